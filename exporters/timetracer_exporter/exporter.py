@@ -1,0 +1,180 @@
+"""``CassetteSpanExporter``: the ``timetracer`` traces exporter.
+
+It groups spans by trace and, when a trace's local root span arrives, writes that trace as one
+cassette. It runs on the span processor's worker thread, so encoding and compression never
+touch the request path. Like every OpenTelemetry exporter it never raises into the app: a
+failed write is logged once per cause, counted, and reported as ``SpanExportResult.FAILURE``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import StatusCode
+
+from timetracer import attributes as attr
+from timetracer.cassette.encoding import encode_cassette, spans_to_traces_data
+from timetracer.cassette.naming import cassette_name
+from timetracer.cassette.store import write_atomic
+from timetracer.config import TraceConfig
+from timetracer.failures import FailureLog, cause_of
+from timetracer_exporter.pending import PendingTraces
+
+logger = logging.getLogger(__name__)
+
+# Trace ids already written, remembered so spans that end after their root (background work)
+# are recognised as late rather than starting a new pending trace that never completes.
+_WRITTEN_MEMORY = 4096
+
+
+@dataclass
+class ExporterStats:
+    """What the exporter did since it started."""
+
+    written: int = 0
+    """Cassettes written."""
+    skipped: int = 0
+    """Traces left out: sampled out, not errors under errors-only, or without payloads."""
+    evicted: int = 0
+    """Incomplete traces dropped because the pending buffer was full."""
+    late_spans: int = 0
+    """Spans that ended after their trace was written."""
+    failed: int = 0
+    """Cassettes that could not be written."""
+
+
+def _is_local_root(span: ReadableSpan) -> bool:
+    return span.parent is None or span.parent.is_remote
+
+
+def _has_payload(spans: Sequence[ReadableSpan]) -> bool:
+    return any(key.startswith(attr.PREFIX) for span in spans for key in (span.attributes or {}))
+
+
+def _is_error(root: ReadableSpan) -> bool:
+    if root.status.status_code is StatusCode.ERROR:
+        return True
+    attributes = root.attributes or {}
+    status = attributes.get(attr.HTTP_STATUS)
+    if status is None:
+        status = attributes.get("http.response.status_code", attributes.get("http.status_code"))
+    return isinstance(status, int) and status >= 500
+
+
+class CassetteSpanExporter(SpanExporter):
+    """Writes one cassette per local trace into ``cassette_dir``.
+
+    With no arguments everything comes from the ``TIMETRACER_*`` environment variables.
+    """
+
+    def __init__(
+        self,
+        cassette_dir: Path | str | None = None,
+        compression: str | None = None,
+        *,
+        config: TraceConfig | None = None,
+        max_pending_traces: int = 2048,
+        max_pending_bytes: int = 256 * 1024 * 1024,
+    ) -> None:
+        config = config or TraceConfig.from_env()
+        self.config = config
+        self.cassette_dir = Path(cassette_dir) if cassette_dir is not None else config.cassette_dir
+        self.compression = compression or config.compression
+        if compression is not None:
+            TraceConfig(compression=compression)  # validates the value with a clear error
+        self.stats = ExporterStats()
+        self.failures = FailureLog(logger)
+        self._pending = PendingTraces(max_pending_traces, max_pending_bytes)
+        self._written: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._shutdown = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Group ``spans`` by trace and write every trace whose local root is among them."""
+        if self._shutdown:
+            return SpanExportResult.FAILURE
+        try:
+            with self._lock:
+                return self._export(spans)
+        except Exception as exc:  # an exporter must never raise into the SDK or the app
+            self.failures.report(cause_of("export", exc), "timetracer could not export spans", exc)
+            return SpanExportResult.FAILURE
+
+    def _export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        finished: list[tuple[int, ReadableSpan]] = []
+        for span in spans:
+            trace_id = span.context.trace_id
+            if trace_id in self._written:
+                self.stats.late_spans += 1
+                continue
+            if not self.config.samples(trace_id):
+                if _is_local_root(span):
+                    self.stats.skipped += 1
+                continue
+            evicted = self._pending.add(trace_id, span)
+            if evicted:
+                self.stats.evicted += len(evicted)
+                self.failures.report(
+                    "pending-overflow",
+                    f"timetracer dropped {len(evicted)} unfinished trace(s): the pending "
+                    f"buffer is full ({self._pending.max_traces} traces, "
+                    f"{self._pending.max_bytes} bytes)",
+                )
+            if _is_local_root(span):
+                finished.append((trace_id, span))
+        ok = True
+        for trace_id, root in finished:
+            ok = self._finish(trace_id, root) and ok
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
+
+    def _finish(self, trace_id: int, root: ReadableSpan) -> bool:
+        spans = self._pending.pop(trace_id)
+        self._remember(trace_id)
+        if not _has_payload(spans) or (self.config.errors_only and not _is_error(root)):
+            self.stats.skipped += 1
+            return True
+        try:
+            self._write(trace_id, root, spans)
+        except Exception as exc:  # disk full, read-only directory, ...: keep serving
+            self.stats.failed += 1
+            self.failures.report(
+                cause_of("write", exc),
+                f"timetracer could not write a cassette to {self.cassette_dir}: {exc}",
+            )
+            return False
+        self.stats.written += 1
+        return True
+
+    def _write(self, trace_id: int, root: ReadableSpan, spans: list[ReadableSpan]) -> Path:
+        attributes = root.attributes or {}
+        method = str(attributes.get(attr.HTTP_METHOD, "SPAN"))
+        route = str(attributes.get(attr.HTTP_ROUTE) or attributes.get(attr.HTTP_PATH) or root.name)
+        name = cassette_name(method, route, trace_id, root.start_time or 0)
+        payload = encode_cassette(spans_to_traces_data(spans), self.compression)
+        return write_atomic(self.cassette_dir, name, payload)
+
+    def _remember(self, trace_id: int) -> None:
+        self._written[trace_id] = None
+        while len(self._written) > _WRITTEN_MEMORY:
+            self._written.popitem(last=False)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Every complete trace is written as soon as it arrives, so there is nothing to flush."""
+        return True
+
+    def shutdown(self) -> None:
+        """Stop accepting spans; idempotent. Unfinished traces are dropped and counted."""
+        with self._lock:
+            if self._shutdown:
+                return
+            self._shutdown = True
+            dropped = self._pending.clear()
+        if dropped:
+            logger.info("timetracer: %d unfinished trace(s) dropped at shutdown", dropped)

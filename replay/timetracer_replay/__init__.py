@@ -1,0 +1,1 @@
+"""Replay of recorded cassettes (MongoDB wire responder, request replayer)."""

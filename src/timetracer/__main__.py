@@ -1,0 +1,5 @@
+"""``python -m timetracer``: the same as the ``timetracer`` command."""
+
+from timetracer.cli.main import main
+
+raise SystemExit(main())

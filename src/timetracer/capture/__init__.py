@@ -1,0 +1,1 @@
+"""Capture hooks: what the standard instrumentors add to spans in record mode."""

@@ -1,0 +1,89 @@
+"""Puts an :class:`ExchangeRecorder` around every contrib ASGI middleware call.
+
+Starlette, FastAPI (contrib instrumentors) and Litestar (its own plugin) all create server spans
+through ``opentelemetry.instrumentation.asgi.OpenTelemetryMiddleware``; wrapping its ``__call__``
+therefore records all three frameworks with one hook point. The recorder learns its server span
+from :func:`link_server_span`, which the distro passes as ``server_request_hook``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from contextvars import ContextVar
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.trace import Span
+from wrapt import wrap_function_wrapper
+
+from timetracer.capture.http import ExchangeRecorder, HttpCapture
+from timetracer.config import TraceConfig
+
+_ASGI_MODULE = "opentelemetry.instrumentation.asgi"
+
+# The recorder of the exchange being handled in this task; the server-request hook runs
+# synchronously inside the wrapped call, so it sees the value set just before it.
+_current_recorder: ContextVar[ExchangeRecorder | None] = ContextVar(
+    "timetracer_current_recorder", default=None
+)
+
+ServerRequestHook = Callable[[Span, dict[str, Any]], None]
+
+
+def link_server_span(span: Span, scope: dict[str, Any]) -> None:
+    """``server_request_hook`` for the ASGI middleware: hands the server span to the recorder."""
+    recorder = _current_recorder.get()
+    if recorder is not None and recorder.scope is scope:
+        recorder.attach(span)
+
+
+def chain_server_request_hooks(user_hook: ServerRequestHook | None) -> ServerRequestHook:
+    """``link_server_span`` followed by the user's own hook, if any."""
+    if user_hook is None or user_hook is link_server_span:
+        return link_server_span
+
+    def chained(span: Span, scope: dict[str, Any]) -> None:
+        link_server_span(span, scope)
+        user_hook(span, scope)
+
+    return chained
+
+
+class HttpCaptureInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Records request and response payloads onto server spans (record mode only)."""
+
+    _capture: HttpCapture | None = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return ()
+
+    def _instrument(self, **kwargs: Any) -> None:
+        config = kwargs.get("config") or TraceConfig.from_env()
+        self._capture = HttpCapture(config)
+        wrap_function_wrapper(_ASGI_MODULE, "OpenTelemetryMiddleware.__call__", self._wrap_call)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        unwrap(OpenTelemetryMiddleware, "__call__")
+        self._capture = None
+
+    @property
+    def capture(self) -> HttpCapture | None:
+        """The active capture settings and failure counts, or None when not instrumented."""
+        return self._capture
+
+    async def _wrap_call(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        capture = self._capture
+        if capture is None or len(args) != 3 or kwargs:
+            return await wrapped(*args, **kwargs)
+        scope, receive, send = args
+        if scope.get("type") != "http":
+            return await wrapped(scope, receive, send)
+        recorder = ExchangeRecorder(capture, scope, receive, send)
+        token = _current_recorder.set(recorder)
+        try:
+            return await wrapped(scope, recorder.receive, recorder.send)
+        finally:
+            _current_recorder.reset(token)

@@ -1,0 +1,79 @@
+"""Cassette compression, detected from the first bytes of a file, never from its name."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+
+from timetracer.errors import CassetteFormatError, MissingDependencyError
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# Decompressed cassettes larger than this are refused: a small file must not expand into
+# gigabytes (a decompression bomb) when it is listed or replayed.
+MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
+GZIP_LEVEL = 6
+ZSTD_LEVEL = 3
+
+
+def sniff(data: bytes) -> str:
+    """``gzip``, ``zstd`` or ``none`` for the given file contents."""
+    if data.startswith(GZIP_MAGIC):
+        return "gzip"
+    if data.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return "none"
+
+
+def compress(data: bytes, codec: str) -> bytes:
+    """Compress ``data`` with ``gzip``, ``zstd`` or ``none``."""
+    if codec == "gzip":
+        # mtime=0 keeps identical cassettes byte-identical.
+        return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+    if codec == "zstd":
+        return _zstd().ZstdCompressor(level=ZSTD_LEVEL).compress(data)
+    if codec == "none":
+        return data
+    raise ValueError(f"unknown compression {codec!r}: expected gzip | zstd | none")
+
+
+def decompress(data: bytes, *, source: object = None, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """Undo whatever compression ``data`` carries, refusing output larger than ``limit``."""
+    codec = sniff(data)
+    try:
+        if codec == "gzip":
+            return _bounded_gunzip(data, limit)
+        if codec == "zstd":
+            reader = _zstd().ZstdDecompressor().stream_reader(io.BytesIO(data))
+            out = reader.read(limit + 1)
+            if len(out) > limit:
+                raise CassetteFormatError(source, f"expands to more than {limit} bytes")
+            return out
+    except CassetteFormatError:
+        raise
+    except (OSError, EOFError, zlib.error) as exc:
+        raise CassetteFormatError(source, f"corrupt or truncated {codec} data ({exc})") from exc
+    except Exception as exc:  # zstandard raises its own ZstdError
+        if type(exc).__name__ == "ZstdError":
+            raise CassetteFormatError(source, f"corrupt or truncated zstd data ({exc})") from exc
+        raise
+    return data
+
+
+def _bounded_gunzip(data: bytes, limit: int) -> bytes:
+    decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    out = decompressor.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise CassetteFormatError(None, f"expands to more than {limit} bytes")
+    if not decompressor.eof:
+        raise EOFError("compressed stream ended early")
+    return out
+
+
+def _zstd():  # type: ignore[no-untyped-def]
+    try:
+        import zstandard
+    except ImportError:
+        raise MissingDependencyError("zstandard", "zstd") from None
+    return zstandard

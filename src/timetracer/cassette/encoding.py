@@ -1,0 +1,83 @@
+"""Turning finished SDK spans into cassette bytes, and cassette bytes back into ``TracesData``.
+
+Encoding uses the OTLP exporter's own span encoder (``opentelemetry-exporter-otlp-proto-common``)
+so a cassette is byte-for-byte what an OTLP exporter would have sent, wrapped as ``TracesData``
+and stamped with the cassette format version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from google.protobuf.message import DecodeError
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
+from opentelemetry.sdk.trace import ReadableSpan
+
+from timetracer.attributes import FORMAT_VERSION
+from timetracer.cassette.compression import compress, decompress
+from timetracer.cassette.otlp_json import traces_data_from_json
+from timetracer.errors import CassetteFormatError
+
+CURRENT_FORMAT_VERSION = 1
+"""The cassette format this release writes and the newest it reads."""
+
+
+def stamp(data: TracesData) -> TracesData:
+    """Mark every resource of ``data`` with the current format version (in place)."""
+    for resource_spans in data.resource_spans:
+        attributes = resource_spans.resource.attributes
+        if not any(kv.key == FORMAT_VERSION for kv in attributes):
+            attributes.append(
+                KeyValue(key=FORMAT_VERSION, value=AnyValue(int_value=CURRENT_FORMAT_VERSION))
+            )
+    return data
+
+
+def spans_to_traces_data(spans: Sequence[ReadableSpan]) -> TracesData:
+    """One ``TracesData`` message for the given spans, stamped with the format version."""
+    request = encode_spans(spans)
+    return stamp(TracesData(resource_spans=request.resource_spans))
+
+
+def encode_cassette(data: TracesData, compression: str) -> bytes:
+    """Serialize and compress a cassette."""
+    return compress(data.SerializeToString(), compression)
+
+
+def decode_cassette(raw: bytes, source: object = None) -> TracesData:
+    """Parse cassette bytes (any compression; protobuf or OTLP/JSON) and check the version."""
+    if not raw:
+        raise CassetteFormatError(source, "empty file")
+    payload = decompress(raw, source=source)
+    data = TracesData()
+    if payload.lstrip()[:1] == b"{":
+        try:
+            data = traces_data_from_json(payload)
+        except ValueError as exc:
+            raise CassetteFormatError(source, f"invalid OTLP/JSON ({exc})") from exc
+    else:
+        try:
+            data.ParseFromString(payload)
+        except DecodeError as exc:
+            raise CassetteFormatError(source, f"not an OTLP TracesData message ({exc})") from exc
+    if not any(rs.scope_spans for rs in data.resource_spans):
+        raise CassetteFormatError(source, "holds no spans: not a cassette")
+    version = format_version(data)
+    if version > CURRENT_FORMAT_VERSION:
+        raise CassetteFormatError(
+            source,
+            f"cassette format version {version} is newer than this timetracer reads "
+            f"(up to {CURRENT_FORMAT_VERSION}): upgrade timetracer to read it",
+        )
+    return data
+
+
+def format_version(data: TracesData) -> int:
+    """The format version stamped on ``data``; files without a stamp count as version 1."""
+    for resource_spans in data.resource_spans:
+        for kv in resource_spans.resource.attributes:
+            if kv.key == FORMAT_VERSION:
+                return int(kv.value.int_value)
+    return 1

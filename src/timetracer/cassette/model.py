@@ -1,0 +1,278 @@
+"""The decoded view of a cassette: one HTTP exchange and the dependency calls it made.
+
+A cassette file stays a plain OTLP trace; these classes read the ``timetracer.payload.*``
+attributes back out of it. MongoDB documents are kept as the recorded BSON bytes (replay serves
+them as they are) and decoded on demand, losslessly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, TracesData
+
+from timetracer import attributes as attr
+from timetracer.errors import MissingDependencyError, TruncatedPayloadError
+
+Headers = tuple[tuple[str, str], ...]
+
+
+def any_value(value: AnyValue) -> Any:
+    """The Python value of an OTLP ``AnyValue``."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return tuple(any_value(v) for v in value.array_value.values)
+    if kind == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
+    return getattr(value, kind)
+
+
+def attributes_of(key_values: Any) -> dict[str, Any]:
+    """OTLP attributes as a dict."""
+    return {kv.key: any_value(kv.value) for kv in key_values}
+
+
+def _pairs(flat: Any) -> Headers:
+    if not flat:
+        return ()
+    items = list(flat)
+    return tuple(zip(items[0::2], items[1::2], strict=False))
+
+
+def decode_bson(raw: bytes) -> dict[str, Any]:
+    """Decode recorded BSON losslessly: aware UTC datetimes, out-of-range dates kept as-is."""
+    try:
+        import bson
+        from bson.codec_options import CodecOptions, DatetimeConversion
+    except ImportError:
+        raise MissingDependencyError("pymongo (bson)", "pymongo") from None
+    options = CodecOptions(
+        tz_aware=True, tzinfo=dt.timezone.utc, datetime_conversion=DatetimeConversion.DATETIME_AUTO
+    )
+    return bson.decode(raw, codec_options=options)
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """The recorded request and response."""
+
+    method: str
+    route: str
+    path: str
+    query: str
+    request_headers: Headers
+    request_body: bytes | None
+    request_body_size: int
+    status: int | None
+    response_headers: Headers
+    response_body: bytes | None
+    response_body_size: int
+
+    @property
+    def request_truncated(self) -> bool:
+        """Whether the stored request body was cut at the size cap."""
+        return self.request_body is not None and self.request_body_size > len(self.request_body)
+
+    @property
+    def response_truncated(self) -> bool:
+        """Whether the stored response body was cut at the size cap."""
+        return self.response_body is not None and self.response_body_size > len(self.response_body)
+
+
+@dataclass(frozen=True)
+class MongoCall:
+    """One recorded MongoDB command with its reply or failure."""
+
+    span_id: str
+    command_name: str
+    database: str
+    collection: str | None
+    start_ns: int
+    end_ns: int
+    command_bson: bytes | None
+    reply_bson: bytes | None
+    failure_bson: bytes | None
+    server_bson: bytes | None = None
+    command_size: int | None = None
+    reply_size: int | None = None
+    system: str = field(default="mongodb")
+
+    @property
+    def duration_ms(self) -> float:
+        """How long the command took when recorded."""
+        return (self.end_ns - self.start_ns) / 1e6
+
+    @property
+    def failed(self) -> bool:
+        """Whether the command failed (as opposed to a reply that carries write errors)."""
+        return self.failure_bson is not None
+
+    def _decode(self, raw: bytes | None, what: str, size: int | None) -> dict[str, Any] | None:
+        if raw is None and size is not None:
+            raise TruncatedPayloadError(
+                f"the {what} of {self.command_name} (span {self.span_id}) was {size} bytes, over "
+                "TIMETRACER_MAX_REPLY_BYTES when recorded, and was not stored"
+            )
+        return None if raw is None else decode_bson(raw)
+
+    @property
+    def command(self) -> dict[str, Any]:
+        """The command document as sent."""
+        return self._decode(self.command_bson, "command", self.command_size) or {}
+
+    @property
+    def reply(self) -> dict[str, Any] | None:
+        """The reply document, or None when the command failed."""
+        return self._decode(self.reply_bson, "reply", None if self.failed else self.reply_size)
+
+    @property
+    def failure(self) -> dict[str, Any] | None:
+        """The failure document, or None when the command succeeded."""
+        return self._decode(self.failure_bson, "failure", None)
+
+    @property
+    def server(self) -> dict[str, Any] | None:
+        """What the server's hello said when recorded (topology, wire versions)."""
+        return None if self.server_bson is None else decode_bson(self.server_bson)
+
+
+@dataclass(frozen=True)
+class Cassette:
+    """A decoded cassette: the trace plus the request and calls read from its payloads."""
+
+    data: TracesData = field(repr=False)
+    path: Path | None
+    trace_id: str
+    root_name: str
+    start_ns: int
+    end_ns: int
+    root_status_error: bool
+    error: str | None
+    exchange: HttpExchange | None
+    calls: tuple[MongoCall, ...]
+    resource: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def duration_ms(self) -> float:
+        """Duration of the local root span."""
+        return (self.end_ns - self.start_ns) / 1e6
+
+    @property
+    def recorded_at(self) -> dt.datetime:
+        """When the request started (UTC)."""
+        return dt.datetime.fromtimestamp(self.start_ns / 1e9, tz=dt.timezone.utc)
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the request answered 5xx or its root span ended in error."""
+        status = self.exchange.status if self.exchange else None
+        return self.root_status_error or (status is not None and status >= 500)
+
+    def call_counts(self) -> dict[str, int]:
+        """Number of recorded calls per system."""
+        counts: dict[str, int] = {}
+        for call in self.calls:
+            counts[call.system] = counts.get(call.system, 0) + 1
+        return counts
+
+    @classmethod
+    def from_traces_data(cls, data: TracesData, path: Path | None = None) -> Cassette:
+        """Read the exchange and the calls out of a ``TracesData`` message."""
+        spans: list[Span] = [
+            span
+            for resource_spans in data.resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        ]
+        ids = {span.span_id for span in spans}
+        roots = [s for s in spans if not s.parent_span_id or s.parent_span_id not in ids]
+        root = min(roots or spans, key=lambda s: s.start_time_unix_nano)
+        root_attrs = attributes_of(root.attributes)
+        calls = sorted(
+            (_mongo_call(span) for span in spans if _is_mongo(span)),
+            key=lambda call: call.start_ns,
+        )
+        resource = (
+            attributes_of(data.resource_spans[0].resource.attributes) if data.resource_spans else {}
+        )
+        return cls(
+            data=data,
+            path=path,
+            trace_id=root.trace_id.hex(),
+            root_name=root.name,
+            start_ns=root.start_time_unix_nano,
+            end_ns=root.end_time_unix_nano,
+            root_status_error=root.status.code == root.status.STATUS_CODE_ERROR,
+            error=_exception_of(root),
+            exchange=_exchange(root_attrs),
+            calls=tuple(calls),
+            resource=resource,
+        )
+
+
+def _exchange(attrs: Mapping[str, Any]) -> HttpExchange | None:
+    if attr.HTTP_METHOD not in attrs:
+        return None
+    path = attrs.get(attr.HTTP_PATH, "/")
+    status = attrs.get(attr.HTTP_STATUS)
+    if status is None:
+        status = attrs.get("http.response.status_code", attrs.get("http.status_code"))
+    return HttpExchange(
+        method=attrs[attr.HTTP_METHOD],
+        route=attrs.get(attr.HTTP_ROUTE) or attrs.get("http.route") or path,
+        path=path,
+        query=attrs.get(attr.HTTP_QUERY, ""),
+        request_headers=_pairs(attrs.get(attr.HTTP_REQUEST_HEADERS)),
+        request_body=attrs.get(attr.HTTP_REQUEST_BODY),
+        request_body_size=int(attrs.get(attr.HTTP_REQUEST_BODY_SIZE, 0)),
+        status=int(status) if status is not None else None,
+        response_headers=_pairs(attrs.get(attr.HTTP_RESPONSE_HEADERS)),
+        response_body=attrs.get(attr.HTTP_RESPONSE_BODY),
+        response_body_size=int(attrs.get(attr.HTTP_RESPONSE_BODY_SIZE, 0)),
+    )
+
+
+def _exception_of(span: Span) -> str | None:
+    """``Type: message`` of the first exception recorded on a span, if any."""
+    for event in span.events:
+        if event.name == "exception":
+            attrs = attributes_of(event.attributes)
+            return (
+                f"{attrs.get('exception.type', 'Exception')}: {attrs.get('exception.message', '')}"
+            )
+    if span.status.code == span.status.STATUS_CODE_ERROR and span.status.message:
+        return span.status.message
+    return None
+
+
+def _is_mongo(span: Span) -> bool:
+    return any(kv.key == attr.MONGO_COMMAND_NAME for kv in span.attributes)
+
+
+def _mongo_call(span: Span) -> MongoCall:
+    attrs = attributes_of(span.attributes)
+    collection = attrs.get("db.mongodb.collection") or attrs.get("db.collection.name")
+    return MongoCall(
+        span_id=span.span_id.hex(),
+        command_name=attrs[attr.MONGO_COMMAND_NAME],
+        database=attrs.get(attr.MONGO_DATABASE, ""),
+        collection=collection,
+        start_ns=span.start_time_unix_nano,
+        end_ns=span.end_time_unix_nano,
+        command_bson=attrs.get(attr.MONGO_COMMAND),
+        reply_bson=attrs.get(attr.MONGO_REPLY),
+        failure_bson=attrs.get(attr.MONGO_FAILURE),
+        server_bson=attrs.get(attr.MONGO_SERVER),
+        command_size=attrs.get(attr.MONGO_COMMAND_SIZE),
+        reply_size=attrs.get(attr.MONGO_REPLY_SIZE),
+    )
+
+
+__all__ = ["Cassette", "HttpExchange", "MongoCall", "any_value", "attributes_of", "decode_bson"]

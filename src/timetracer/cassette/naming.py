@@ -1,0 +1,28 @@
+"""Cassette file names: sortable by time, readable, and never a path outside the directory."""
+
+from __future__ import annotations
+
+import re
+import time
+
+SUFFIX = ".cassette"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_MAX_ROUTE = 80
+
+
+def cassette_name(method: str, route: str, trace_id: int, start_time_ns: int) -> str:
+    """``<UTC time>_<METHOD>_<route>_<trace id>.cassette``, built only from safe characters.
+
+    The time prefix makes a directory listing come out in recorded order; the trace id makes
+    every name unique. Neither the method nor the route can add a separator or a ``..``.
+    """
+    seconds, nanos = divmod(start_time_ns, 1_000_000_000)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds)) + f"{nanos // 1_000_000:03d}Z"
+    safe_method = re.sub(r"[^A-Z]", "", method.upper())[:16] or "REQUEST"
+    slug = _UNSAFE.sub("-", route).strip("-.")[:_MAX_ROUTE].strip("-.") or "root"
+    return f"{stamp}_{safe_method}_{slug}_{trace_id:032x}{SUFFIX}"
+
+
+def is_cassette_name(name: str) -> bool:
+    """Whether a directory entry is a finished cassette (temporary files start with a dot)."""
+    return name.endswith(SUFFIX) and not name.startswith(".")

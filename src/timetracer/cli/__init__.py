@@ -1,0 +1,1 @@
+"""The ``timetracer`` command line."""

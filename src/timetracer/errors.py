@@ -1,0 +1,70 @@
+"""Every error timetracer raises on purpose.
+
+The tree::
+
+    TimetracerError
+    ├── ConfigError (ValueError)              a bad TIMETRACER_* value
+    ├── CassetteError
+    │   ├── CassetteNotFoundError (FileNotFoundError)
+    │   ├── CassetteFormatError (ValueError)  corrupt, truncated or unknown-version file
+    │   └── TruncatedPayloadError (ValueError) a payload needed for replay was cut at record time
+    └── MissingDependencyError (ImportError)  an optional extra is not installed
+
+Each subclass also derives from the builtin a caller would naturally catch, so
+``except FileNotFoundError`` keeps working around timetracer calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TimetracerError(Exception):
+    """Base class of every error timetracer raises on purpose."""
+
+
+class ConfigError(TimetracerError, ValueError):
+    """A bad configuration value; the message names the variable, value and allowed values."""
+
+    def __init__(self, variable: str, value: object, allowed: str) -> None:
+        self.variable = variable
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{variable}={value!r} is not valid: expected {allowed}")
+
+
+class CassetteError(TimetracerError):
+    """A cassette could not be read or written."""
+
+
+class CassetteNotFoundError(CassetteError, FileNotFoundError):
+    """The cassette file (or directory) does not exist."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: no such cassette")
+
+
+class CassetteFormatError(CassetteError, ValueError):
+    """The file is not a readable cassette: corrupt, truncated, or of an unknown format version."""
+
+    def __init__(self, path: Path | str | None, cause: str) -> None:
+        self.path = Path(path) if path is not None else None
+        self.cause = cause
+        where = str(self.path) if self.path is not None else "<cassette bytes>"
+        super().__init__(f"{where}: {cause}")
+
+
+class TruncatedPayloadError(CassetteError, ValueError):
+    """A payload was cut at record time (over the size cap) and cannot be used for replay."""
+
+
+class MissingDependencyError(TimetracerError, ImportError):
+    """An optional dependency is missing; the message names the extra that installs it."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{module} is not installed: install it with pip install 'timetracer[{extra}]'"
+        )

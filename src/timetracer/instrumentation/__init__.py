@@ -1,0 +1,1 @@
+"""Instrumentors timetracer ships where contrib has none."""
