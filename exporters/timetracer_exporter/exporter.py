@@ -176,5 +176,13 @@ class CassetteSpanExporter(SpanExporter):
                 return
             self._shutdown = True
             dropped = self._pending.clear()
+        logger.info(
+            "timetracer wrote %d cassette(s) to %s (%d skipped, %d failed, %d evicted)",
+            self.stats.written,
+            self.cassette_dir,
+            self.stats.skipped,
+            self.stats.failed,
+            self.stats.evicted,
+        )
         if dropped:
             logger.info("timetracer: %d unfinished trace(s) dropped at shutdown", dropped)

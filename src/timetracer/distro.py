@@ -17,6 +17,7 @@ from opentelemetry.instrumentation.distro import BaseDistro
 
 from timetracer.config import Mode, TraceConfig, startup_config
 from timetracer.errors import ConfigError
+from timetracer.signals import install_sigterm_flush
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class TimetracerDistro(BaseDistro):  # type: ignore[misc]
         if config.mode is Mode.RECORD:
             for name, value in _RECORD_DEFAULTS.items():
                 os.environ.setdefault(name, value)
+            install_sigterm_flush()
         elif config.mode is Mode.REPLAY:
             # Replay answers from cassettes; it must not write new ones or export anywhere
             # unless the user asks for it.
