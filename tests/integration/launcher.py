@@ -31,9 +31,10 @@ class RunningApp:
     base_url: str
     process: subprocess.Popen[bytes]
     log: Path
+    stdout: Path
 
     def output(self) -> str:
-        """Everything the app printed so far."""
+        """Everything the app wrote to stderr (uvicorn's and Python's logs) so far."""
         return self.log.read_text(errors="replace")
 
 
@@ -50,6 +51,15 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
     raise RuntimeError(f"app did not listen on {port} within 30 s:\n{log.read_text()}")
 
 
+def run_to_exit(app: str, env: Mapping[str, str], workdir: Path) -> subprocess.CompletedProcess[str]:
+    """Run the launcher with ``env`` and wait: for apps that must refuse to start."""
+    command = [str(BIN / "opentelemetry-instrument"), str(BIN / "uvicorn"), app, "--port", "0"]
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    return subprocess.run(
+        command, env=full_env, cwd=workdir, capture_output=True, text=True, timeout=60
+    )
+
+
 @contextmanager
 def launched_app(
     app: str, env: Mapping[str, str], workdir: Path, *, launcher: bool = True
@@ -60,17 +70,16 @@ def launched_app(
     """
     port = free_port()
     log = workdir / f"app-{port}.log"
+    stdout = workdir / f"app-{port}.out"
     command = [str(BIN / "uvicorn"), app, "--host", "127.0.0.1", "--port", str(port)]
     if launcher:
         command = [str(BIN / "opentelemetry-instrument"), *command]
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=workdir
-        )
+    with log.open("wb") as err, stdout.open("wb") as out:
+        process = subprocess.Popen(command, env=full_env, stdout=out, stderr=err, cwd=workdir)
     try:
         _wait_listening(port, process, log)
-        yield RunningApp(f"http://127.0.0.1:{port}", process, log)
+        yield RunningApp(f"http://127.0.0.1:{port}", process, log, stdout)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
