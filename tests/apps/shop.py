@@ -55,6 +55,9 @@ __all__ = [
     "ShopStore",
     "app_from_env",
     "build_app",
+    "handle_async",
+    "handle_sync",
+    "open_store",
     "seed_documents",
     "to_json",
 ]
@@ -566,7 +569,7 @@ def _litestar_handler(endpoint: Endpoint, sync: bool) -> HTTPRouteHandler:
     # Handlers return plain data and signal errors with HttpError, so each keeps one declared
     # success status. The body comes in as Litestar's parsed ``data``: Litestar runs sync
     # handlers in a plain executor thread, which cannot hop back to the event loop.
-    def call_of(request: LitestarRequest[Any, Any, Any], data: JSONBody[Any] | None) -> Call:
+    def call_of(request: LitestarRequest[Any, Any, Any], data: Any) -> Call:
         return Call(request.path_params, request.query_params, data)
 
     fn: Callable[..., Any]

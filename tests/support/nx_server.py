@@ -51,7 +51,7 @@ URI_ENV = "MONGODB_URI"
 LOOPBACK = "127.0.0.1"
 DEFAULT_START_TIMEOUT = 20.0
 DEFAULT_STOP_TIMEOUT = 10.0
-_PING_TIMEOUT_MS = 500
+_PING_TIMEOUT_MS = 2000
 _LOG_TAIL_LINES = 30
 
 
@@ -244,10 +244,13 @@ class NxServer:
             if self._proc is not None and self._proc.poll() is not None:
                 raise RuntimeError(self._failure(f"exited with code {self._proc.returncode}"))
             try:
+                # A plain connect fails fast while nothing listens; pymongo would keep
+                # retrying for its whole server selection timeout instead.
+                socket.create_connection((self._host, self.port), timeout=0.2).close()
                 self._ping()
-            except PyMongoError as exc:
+            except (OSError, PyMongoError) as exc:
                 last_error = exc
-                time.sleep(0.05)
+                time.sleep(0.02)
             else:
                 return
         raise RuntimeError(
@@ -256,9 +259,7 @@ class NxServer:
 
     def _ping(self) -> None:
         client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
-            self.uri,
-            serverSelectionTimeoutMS=_PING_TIMEOUT_MS,
-            connectTimeoutMS=_PING_TIMEOUT_MS,
+            self.uri, serverSelectionTimeoutMS=_PING_TIMEOUT_MS, connectTimeoutMS=_PING_TIMEOUT_MS
         )
         try:
             client.admin.command("ping")
@@ -293,11 +294,7 @@ class NxServer:
             raise RuntimeError(f"{self.pid_file} names this process; refusing to signal it")
         if pid is not None:
             self._terminate(pid)
-        if self._proc is not None:
-            # Reap the child even when it had already died, so no zombie is left.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=self.stop_timeout)
-            self._proc = None
+        self._proc = None
         if file_pid is not None and file_pid == pid:
             # nx-27017 removes its pid file on a clean exit, but not after SIGKILL.
             self.pid_file.unlink(missing_ok=True)
@@ -305,23 +302,22 @@ class NxServer:
     def _terminate(self, pid: int) -> None:
         if not _pid_alive(pid):
             return
-        own_child = self._proc is not None and self._proc.pid == pid
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        if self._wait_for_exit(pid, own_child, self.stop_timeout):
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        self._wait_for_exit(pid, own_child, self.stop_timeout)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+            if self._wait_for_exit(pid, self.stop_timeout):
+                return
+        raise RuntimeError(f"nx-27017 (pid {pid}) survived SIGKILL for {self.stop_timeout} s")
 
-    def _wait_for_exit(self, pid: int, own_child: bool, timeout: float) -> bool:
-        if own_child and self._proc is not None:
+    def _wait_for_exit(self, pid: int, timeout: float) -> bool:
+        if self._proc is not None and self._proc.pid == pid:
+            # Our child: wait() also reaps it, so no zombie is left behind.
             try:
                 self._proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 return False
             return True
-        # Not our child (started by an earlier command): all we can do is poll.
+        # Started by an earlier command, so not our child: all we can do is poll.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not _pid_alive(pid):

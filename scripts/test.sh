@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: lint, then every test (unit and integration) with coverage.
+# Integration tests start nx-27017 themselves; set MONGODB_URI to use a real MongoDB instead.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh || exit 1
+.venv/bin/ruff check src exporters replay tests examples || exit 1
+.venv/bin/python -m pytest --cov --cov-report=term:skip-covered "$@"
+status=$?
+if [ "$status" -eq 5 ]; then
+  echo "scripts/test.sh: pytest collected no tests; that is a failure" >&2
+  exit 1
+fi
+exit "$status"
