@@ -8,6 +8,9 @@ The tree::
     │   ├── CassetteNotFoundError (FileNotFoundError)
     │   ├── CassetteFormatError (ValueError)  corrupt, truncated or unknown-version file
     │   └── TruncatedPayloadError (ValueError) a payload needed for replay was cut at record time
+    ├── ReplayError
+    │   ├── ReplayMissError (LookupError)     a live call that no recording answers
+    │   └── WireProtocolError (ValueError)    a malformed MongoDB wire message
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 Each subclass also derives from the builtin a caller would naturally catch, so
@@ -57,6 +60,23 @@ class CassetteFormatError(CassetteError, ValueError):
 
 class TruncatedPayloadError(CassetteError, ValueError):
     """A payload was cut at record time (over the size cap) and cannot be used for replay."""
+
+
+class ReplayError(TimetracerError):
+    """Replay could not answer as recorded."""
+
+
+class ReplayMissError(ReplayError, LookupError):
+    """A live call that no recording answers; the message is the whole diagnosis."""
+
+    def __init__(self, diagnosis: str, *, cassette: str | None = None) -> None:
+        self.diagnosis = diagnosis
+        self.cassette = cassette
+        super().__init__(diagnosis)
+
+
+class WireProtocolError(ReplayError, ValueError):
+    """A MongoDB wire-protocol message that cannot be parsed."""
 
 
 class MissingDependencyError(TimetracerError, ImportError):

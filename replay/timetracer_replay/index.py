@@ -1,0 +1,102 @@
+"""Recorded calls indexed for O(1) lookup, consumed in recorded order per key."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from timetracer.cassette.model import MongoCall
+from timetracer_replay.normalize import differences, exact_key, loose_key, normalized
+
+
+@dataclass
+class Entry:
+    """One recorded call waiting to be replayed."""
+
+    call: MongoCall
+    source: str
+    """The cassette it came from (path or name), for diagnoses."""
+    position: int
+    """Its place in the cassette's call order."""
+    used: bool = False
+
+
+@dataclass
+class Match:
+    """A live command's recorded answer."""
+
+    entry: Entry
+    noise: list[str] = field(default_factory=list)
+    """Differences tolerated as client-generated (ObjectIds, datetimes)."""
+
+
+class CallIndex:
+    """The recorded MongoDB calls of one or more cassettes.
+
+    Two hash indexes point at the same entries: by the exact normalized command, and by the
+    command with ObjectIds and datetimes masked. Each key's entries are consumed in recorded
+    order; a used entry is skipped lazily, so every lookup is O(1) amortized.
+    """
+
+    def __init__(self) -> None:
+        self._exact: dict[bytes, deque[Entry]] = {}
+        self._loose: dict[bytes, deque[Entry]] = {}
+        self._by_name: dict[tuple[str, str], list[Entry]] = {}
+        self.entries: list[Entry] = []
+
+    @classmethod
+    def of(cls, calls: Iterable[MongoCall], source: str) -> CallIndex:
+        """An index of ``calls`` from one cassette."""
+        index = cls()
+        index.add(calls, source)
+        return index
+
+    def add(self, calls: Iterable[MongoCall], source: str) -> None:
+        """Index more recorded calls (they are consumed after those already added)."""
+        for call in calls:
+            if call.command_bson is None:
+                continue  # over the size cap when recorded; a miss will say so
+            command = call.command
+            entry = Entry(call, source, len(self.entries))
+            self.entries.append(entry)
+            self._exact.setdefault(exact_key(command), deque()).append(entry)
+            self._loose.setdefault(loose_key(command), deque()).append(entry)
+            name = (call.command_name, str(command.get("$db", call.database)))
+            self._by_name.setdefault(name, []).append(entry)
+
+    @staticmethod
+    def _first_unused(queue: deque[Entry] | None) -> Entry | None:
+        while queue:
+            if not queue[0].used:
+                return queue[0]
+            queue.popleft()
+        return None
+
+    def take(self, command: Mapping[str, Any]) -> Match | None:
+        """The next unused recording of ``command``, or None. Marks it used."""
+        entry = self._first_unused(self._exact.get(exact_key(command)))
+        noise: list[str] = []
+        if entry is None:
+            entry = self._first_unused(self._loose.get(loose_key(command)))
+            if entry is None:
+                return None
+            noise = differences(normalized(command), normalized(entry.call.command))
+        entry.used = True
+        return Match(entry, noise)
+
+    def candidates(self, command: Mapping[str, Any], limit: int = 3) -> list[tuple[Entry, list[str]]]:
+        """The recorded calls closest to ``command`` (same command name first), with diffs."""
+        name = next(iter(command), "")
+        pool = self._by_name.get((name, str(command.get("$db", ""))))
+        if not pool:
+            pool = self.entries
+        live = normalized(command)
+        scored = [(entry, differences(live, normalized(entry.call.command))) for entry in pool]
+        scored.sort(key=lambda pair: (pair[0].call.command_name != name, len(pair[1]), pair[0].used))
+        return scored[:limit]
+
+    def unused(self) -> list[Entry]:
+        """Recorded calls that were never asked for."""
+        return [entry for entry in self.entries if not entry.used]
