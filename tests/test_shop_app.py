@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ import httpx
 import pymongo
 import pytest
 from pymongo import monitoring
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from tests.apps.shop import (
     DRIVERS,
@@ -249,6 +254,30 @@ async def test_running_app_reports_a_crashing_app() -> None:
     with pytest.raises(LifespanError, match="lifespan not supported"):
         async with running_app(crashing_app):
             pass
+
+
+@pytest.mark.anyio
+async def test_running_app_shares_lifespan_state_and_always_shuts_down() -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, str]]:
+        events.append("startup")
+        yield {"greeting": "hello"}
+        events.append("shutdown")
+
+    async def greet(request: Request) -> JSONResponse:
+        return JSONResponse({"greeting": request.state.greeting})
+
+    app = Starlette(routes=[Route("/", greet)], lifespan=lifespan)
+    with pytest.raises(KeyError, match="raised in the body"):
+        async with running_app(app) as served:
+            transport = httpx.ASGITransport(app=served)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                assert (await client.get("/")).json() == {"greeting": "hello"}
+            # The body's own exception must come out as itself, not as an ExceptionGroup.
+            raise KeyError("raised in the body")
+    assert events == ["startup", "shutdown"]
 
 
 # --- nx-27017 itself --------------------------------------------------------------------------

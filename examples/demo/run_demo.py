@@ -1,10 +1,12 @@
-"""Record the demo app with timetracer against an embedded nx-27017, then list and show it.
+"""Record the demo app with timetracer against an embedded nx-27017, then replay it without.
 
 Run it with ``scripts/demo.sh``. Steps:
 1. start nx-27017 (a MongoDB wire-protocol server) on a free loopback port;
 2. start ``timetracer run --mode record -- uvicorn examples.demo.app:app``;
 3. send a few requests, stop the app (its last spans are flushed on SIGTERM);
-4. ``timetracer list`` the cassettes and ``timetracer show`` one of them.
+4. ``timetracer list`` the cassettes and ``timetracer show`` one of them;
+5. stop the database and ``timetracer replay`` every request through the app: each one is
+   answered from its cassette, with nothing listening where the database was.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ def main() -> int:
         finally:
             app.send_signal(signal.SIGTERM)
             app.wait(timeout=30)
+        stopped_uri = mongo.uri
     print(f"\n$ timetracer list {CASSETTES.relative_to(REPO)}")
     subprocess.run([str(BIN / "timetracer"), "list", str(CASSETTES)], check=True, cwd=REPO)
     cassettes = sorted(CASSETTES.glob("*.cassette"))
@@ -87,7 +90,14 @@ def main() -> int:
     shown = cassettes[-2]
     print(f"\n$ timetracer show {shown.relative_to(REPO)}")
     subprocess.run([str(BIN / "timetracer"), "show", str(shown)], check=True, cwd=REPO)
-    return 0
+    print(f"\nThe database is stopped now ({stopped_uri}).")
+    print(f"$ timetracer replay {CASSETTES.relative_to(REPO)} --app examples.demo.app:app")
+    replay = subprocess.run(
+        [str(BIN / "timetracer"), "replay", str(CASSETTES), "--app", "examples.demo.app:app"],
+        cwd=REPO,
+        env={**os.environ, "MONGODB_URI": stopped_uri, "PYTHONPATH": str(REPO)},
+    )
+    return replay.returncode
 
 
 if __name__ == "__main__":

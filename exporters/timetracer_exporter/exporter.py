@@ -21,7 +21,7 @@ from opentelemetry.trace import StatusCode
 
 from timetracer import attributes as attr
 from timetracer.cassette.encoding import encode_cassette, spans_to_traces_data
-from timetracer.cassette.naming import cassette_name
+from timetracer.cassette.naming import root_cassette_name
 from timetracer.cassette.store import write_atomic
 from timetracer.config import TraceConfig
 from timetracer.failures import FailureLog, cause_of
@@ -29,8 +29,9 @@ from timetracer_exporter.pending import PendingTraces
 
 logger = logging.getLogger(__name__)
 
-# Trace ids already written, remembered so spans that end after their root (background work)
-# are recognised as late rather than starting a new pending trace that never completes.
+# Trace ids already written (or evicted), remembered so spans that end after their root
+# (background work) are recognised as late rather than starting a new pending trace that never
+# completes, and so an evicted trace is never written later without the spans it lost.
 _WRITTEN_MEMORY = 4096
 
 
@@ -121,6 +122,9 @@ class CassetteSpanExporter(SpanExporter):
             evicted = self._pending.add(trace_id, span)
             if evicted:
                 self.stats.evicted += len(evicted)
+                for old in evicted:
+                    # Its later spans (the root included) must not make an incomplete cassette.
+                    self._remember(old)
                 self.failures.report(
                     "pending-overflow",
                     f"timetracer dropped {len(evicted)} unfinished trace(s): the pending "
@@ -153,10 +157,7 @@ class CassetteSpanExporter(SpanExporter):
         return True
 
     def _write(self, trace_id: int, root: ReadableSpan, spans: list[ReadableSpan]) -> Path:
-        attributes = root.attributes or {}
-        method = str(attributes.get(attr.HTTP_METHOD, "SPAN"))
-        route = str(attributes.get(attr.HTTP_ROUTE) or attributes.get(attr.HTTP_PATH) or root.name)
-        name = cassette_name(method, route, trace_id, root.start_time or 0)
+        name = root_cassette_name(root.attributes or {}, root.name, trace_id, root.start_time or 0)
         payload = encode_cassette(spans_to_traces_data(spans), self.compression)
         return write_atomic(self.cassette_dir, name, payload)
 

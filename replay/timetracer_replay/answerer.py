@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from timetracer.cassette.views import relaxed_ejson
@@ -12,7 +12,7 @@ from timetracer.errors import ReplayMissError, TruncatedPayloadError
 from timetracer_replay.generic import generic_reply
 from timetracer_replay.hello import hello_reply
 from timetracer_replay.normalize import normalized
-from timetracer_replay.scope import ReplayScope, ScopeRouter
+from timetracer_replay.scope import ClientOrigin, ReplayScope, ScopeRouter
 
 logger = logging.getLogger(__name__)
 
@@ -45,20 +45,38 @@ def miss_diagnosis(scope: ReplayScope | None, command: Mapping[str, Any]) -> str
             for entry, diffs in candidates:
                 state = "already used" if entry.used else "unused"
                 call = entry.call
-                lines.append(f"    #{entry.position + 1} {call.command_name} ({state}), differs at:")
-                lines.extend(f"      - {d}" for d in diffs[:6] or ["(nothing: recorded once, asked again)"])
-        else:
+                lines.append(
+                    f"    #{entry.position + 1} {call.command_name} ({state}), differs at:"
+                )
+                lines.extend(
+                    f"      - {d}" for d in diffs[:6] or ["(nothing: recorded once, asked again)"]
+                )
+        elif not scope.index.too_large:
             lines.append("  the cassette recorded no MongoDB calls")
+        for entry in scope.index.too_large:
+            call = entry.call
+            lines.append(
+                f"  recorded call #{entry.position + 1} {call.command_name} was "
+                f"{call.command_size} bytes, over TIMETRACER_MAX_REPLY_BYTES, and was not "
+                "stored: raise the cap and record again to replay it"
+            )
     return "\n".join(lines)
 
 
 class Answerer:
     """The responder's handler: hello, recorded replies, administrative answers, misses."""
 
-    def __init__(self, router: ScopeRouter, default: ReplayScope | None = None) -> None:
+    def __init__(
+        self,
+        router: ScopeRouter,
+        default: ReplayScope | None = None,
+        passthrough: Callable[[ClientOrigin, dict[str, Any]], Any] | None = None,
+    ) -> None:
         self.router = router
         self.default = default
         """Answers commands no scope claimed (a pinned cassette), if set."""
+        self.passthrough = passthrough
+        """Hybrid replay: runs a missed command on the real database, if set."""
         self.server: dict[str, Any] | None = default.server if default else None
         self.address: tuple[str, int] = ("127.0.0.1", 0)
         self.orphan_misses: list[ReplayMissError] = []
@@ -66,7 +84,8 @@ class Answerer:
     def __call__(self, command: dict[str, Any], raw: bytes, message: Any) -> Any:
         """Reply to one command (raw BSON bytes or a mapping)."""
         name = next(iter(command), "")
-        scope = self.router.take(message.header.request_id) or self.default
+        routing = self.router.take(message.header.request_id)
+        scope = routing.scope if routing is not None and routing.scope else self.default
         if name in _HELLO_NAMES:
             server = scope.server if scope is not None and scope.server else self.server
             return hello_reply(server, self.address, legacy=name != "hello")
@@ -78,6 +97,10 @@ class Answerer:
                 if match.noise:
                     scope.noise.extend(f"{name}: {d}" for d in match.noise)
                 return self._recorded_reply(match.entry.call, scope)
+        if self.passthrough is not None and routing is not None and routing.origin is not None:
+            if scope is not None:
+                scope.noise.append(f"{name}: not recorded, answered by the real database")
+            return self.passthrough(routing.origin, command)
         generic = generic_reply(command)
         if generic is not None:
             return generic

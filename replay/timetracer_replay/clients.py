@@ -9,13 +9,18 @@ recorded ones. Motor builds a ``MongoClient`` underneath and is covered by the s
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
+
+from timetracer_replay.scope import ClientOrigin
 
 CLIENT_CLASSES = (
     ("pymongo.synchronous.mongo_client", "MongoClient"),
@@ -44,7 +49,10 @@ def _uri_parts(host: Any) -> tuple[str, list[tuple[str, str]]]:
     match = _URI.match(uri)
     if match is None:
         return "", []
-    return match["db"], parse_qsl(match["query"] or "", keep_blank_values=True)
+    query = match["query"] or ""
+    # MongoDB URIs may separate options with ";" instead of "&" (not both), as pymongo accepts.
+    separator = ";" if ";" in query and "&" not in query else "&"
+    return match["db"], parse_qsl(query, keep_blank_values=True, separator=separator)
 
 
 def responder_uri(host: Any, address: tuple[str, int]) -> str:
@@ -70,27 +78,83 @@ def redirected_arguments(
 
 
 class ClientRedirector:
-    """Wraps the client classes' constructors; :meth:`undo` restores them."""
+    """Redirects client construction while applied; :meth:`undo` stops it.
 
-    def __init__(self, address: Callable[[], tuple[str, int]], listener: Any) -> None:
+    ``listener_for(origin)`` makes the command listener attached to each redirected client,
+    given how the app constructed it. The client classes are wrapped once, whatever number of
+    redirectors are applied; the one applied last decides, and undoing one (in any order)
+    hands over to the one applied before it.
+    """
+
+    def __init__(
+        self, address: Callable[[], tuple[str, int]], listener_for: Callable[[ClientOrigin], Any]
+    ) -> None:
         self._address = address
-        self._listener = listener
-        self._wrapped: list[tuple[Any, str]] = []
+        self._listener_for = listener_for
+        self._bypass = threading.local()
 
     def apply(self) -> None:
         """Redirect every client constructed from now on."""
-        import importlib
-
-        for module_name, class_name in CLIENT_CLASSES:
-            wrap_function_wrapper(module_name, f"{class_name}.__init__", self._construct)
-            self._wrapped.append((getattr(importlib.import_module(module_name), class_name), "__init__"))
+        _REDIRECTORS.push(self)
 
     def undo(self) -> None:
-        """Construct clients as before :meth:`apply`."""
-        for owner, attribute in self._wrapped:
-            unwrap(owner, attribute)
-        self._wrapped.clear()
+        """Stop redirecting (clients go to the previous redirector, or nowhere new)."""
+        _REDIRECTORS.remove(self)
+
+    @contextmanager
+    def bypassed(self) -> Iterator[None]:
+        """Construct clients normally inside the block, in this thread (hybrid replay)."""
+        self._bypass.active = True
+        try:
+            yield
+        finally:
+            self._bypass.active = False
+
+    def construct(self, wrapped: Any, args: Any, kwargs: Any) -> Any:
+        """Build one client, redirected unless bypassed."""
+        if getattr(self._bypass, "active", False):
+            return wrapped(*args, **kwargs)
+        origin = ClientOrigin(tuple(args), dict(kwargs))
+        listener = self._listener_for(origin)
+        new_args, new_kwargs = redirected_arguments(args, kwargs, self._address(), listener)
+        return wrapped(*new_args, **new_kwargs)
+
+
+class _ActiveRedirectors:
+    """The redirectors applied in this process, and the one wrap of the client classes."""
+
+    def __init__(self) -> None:
+        self._stack: list[ClientRedirector] = []
+        self._lock = threading.Lock()
+        self._wrapped: list[Any] = []
+
+    def push(self, redirector: ClientRedirector) -> None:
+        with self._lock:
+            if redirector in self._stack:
+                return
+            if not self._stack:
+                for module_name, class_name in CLIENT_CLASSES:
+                    wrap_function_wrapper(module_name, f"{class_name}.__init__", self._construct)
+                    module = importlib.import_module(module_name)
+                    self._wrapped.append(getattr(module, class_name))
+            self._stack.append(redirector)
+
+    def remove(self, redirector: ClientRedirector) -> None:
+        with self._lock:
+            if redirector not in self._stack:
+                return
+            self._stack.remove(redirector)
+            if not self._stack:
+                for owner in self._wrapped:
+                    unwrap(owner, "__init__")
+                self._wrapped.clear()
 
     def _construct(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        new_args, new_kwargs = redirected_arguments(args, kwargs, self._address(), self._listener)
-        return wrapped(*new_args, **new_kwargs)
+        with self._lock:
+            current = self._stack[-1] if self._stack else None
+        if current is None:
+            return wrapped(*args, **kwargs)
+        return current.construct(wrapped, args, kwargs)
+
+
+_REDIRECTORS = _ActiveRedirectors()

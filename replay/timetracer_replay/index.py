@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from timetracer.cassette.model import MongoCall
-from timetracer_replay.normalize import differences, exact_key, loose_key, normalized
+from timetracer_replay.normalize import (
+    HOUSEKEEPING,
+    differences,
+    exact_key,
+    loose_key,
+    normalized,
+)
 
 
 @dataclass
@@ -45,6 +51,8 @@ class CallIndex:
         self._loose: dict[bytes, deque[Entry]] = {}
         self._by_name: dict[tuple[str, str], list[Entry]] = {}
         self.entries: list[Entry] = []
+        self.too_large: list[Entry] = []
+        """Recorded calls whose command was over the size cap, so they cannot be matched."""
 
     @classmethod
     def of(cls, calls: Iterable[MongoCall], source: str) -> CallIndex:
@@ -55,11 +63,12 @@ class CallIndex:
 
     def add(self, calls: Iterable[MongoCall], source: str) -> None:
         """Index more recorded calls (they are consumed after those already added)."""
-        for call in calls:
+        for position, call in enumerate(calls):
+            entry = Entry(call, source, position)
             if call.command_bson is None:
-                continue  # over the size cap when recorded; a miss will say so
+                self.too_large.append(entry)  # over the size cap when recorded; a miss says so
+                continue
             command = call.command
-            entry = Entry(call, source, len(self.entries))
             self.entries.append(entry)
             self._exact.setdefault(exact_key(command), deque()).append(entry)
             self._loose.setdefault(loose_key(command), deque()).append(entry)
@@ -86,7 +95,9 @@ class CallIndex:
         entry.used = True
         return Match(entry, noise)
 
-    def candidates(self, command: Mapping[str, Any], limit: int = 3) -> list[tuple[Entry, list[str]]]:
+    def candidates(
+        self, command: Mapping[str, Any], limit: int = 3
+    ) -> list[tuple[Entry, list[str]]]:
         """The recorded calls closest to ``command`` (same command name first), with diffs."""
         name = next(iter(command), "")
         pool = self._by_name.get((name, str(command.get("$db", ""))))
@@ -94,9 +105,15 @@ class CallIndex:
             pool = self.entries
         live = normalized(command)
         scored = [(entry, differences(live, normalized(entry.call.command))) for entry in pool]
-        scored.sort(key=lambda pair: (pair[0].call.command_name != name, len(pair[1]), pair[0].used))
+        scored.sort(
+            key=lambda pair: (pair[0].call.command_name != name, len(pair[1]), pair[0].used)
+        )
         return scored[:limit]
 
     def unused(self) -> list[Entry]:
-        """Recorded calls that were never asked for."""
-        return [entry for entry in self.entries if not entry.used]
+        """Recorded calls that were never asked for (driver housekeeping aside)."""
+        return [
+            entry
+            for entry in self.entries
+            if not entry.used and entry.call.command_name not in HOUSEKEEPING
+        ]

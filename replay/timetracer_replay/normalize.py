@@ -3,18 +3,21 @@
 Drivers add fields that change from run to run without changing what is asked: the session id,
 cluster time, transaction counters, read preference, time limits. They are removed before two
 commands are compared. Values the client generates itself — the ObjectIds of inserted documents,
-``datetime.now()`` — also differ between recording and replay; a second, looser key masks them so
-such a command still finds its recording, and the difference is reported as noise.
+``datetime.now()``, UUIDs such as session ids — also differ between recording and replay; a
+second, looser key masks them so such a command still finds its recording, and the difference is
+reported as noise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import bson
-from bson import ObjectId
+from bson import Binary, ObjectId
+from bson.binary import OLD_UUID_SUBTYPE, UUID_SUBTYPE
 
 # Top-level fields a driver sets per session, per retry or per connection.
 SESSION_FIELDS = frozenset(
@@ -32,6 +35,10 @@ SESSION_FIELDS = frozenset(
 )
 _OID_MASK = "\x00timetracer:objectid"
 _DATE_MASK = "\x00timetracer:datetime"
+_UUID_MASK = "\x00timetracer:uuid"
+HOUSEKEEPING = frozenset({"endSessions"})
+"""Commands the driver sends on its own schedule (when a pool closes); whether a replay sends
+them is not the app's behaviour, so an unused recording of one is not a difference."""
 
 
 def _id_first(document: Any) -> Any:
@@ -66,6 +73,10 @@ def _masked(value: Any) -> Any:
         return _OID_MASK
     if isinstance(value, dt.datetime):
         return _DATE_MASK
+    if isinstance(value, uuid.UUID) or (
+        isinstance(value, Binary) and value.subtype in (UUID_SUBTYPE, OLD_UUID_SUBTYPE)
+    ):
+        return _UUID_MASK
     if isinstance(value, Mapping):
         return {k: _masked(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -79,7 +90,7 @@ def exact_key(command: Mapping[str, Any]) -> bytes:
 
 
 def loose_key(command: Mapping[str, Any]) -> bytes:
-    """A key that also ignores ObjectId and datetime values (client-generated noise)."""
+    """A key that also ignores ObjectId, datetime and UUID values (client-generated noise)."""
     return bson.encode(_masked(normalized(command)))
 
 

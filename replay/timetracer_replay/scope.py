@@ -42,30 +42,59 @@ class ReplayScope:
 current_scope: ContextVar[ReplayScope | None] = ContextVar("timetracer_replay_scope", default=None)
 
 
-class ScopeRouter(monitoring.CommandListener):
+@dataclass(frozen=True)
+class ClientOrigin:
+    """How the app constructed a redirected client (for hybrid replay's real connection)."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where a command came from: its scope (if any) and its client's original arguments."""
+
+    scope: ReplayScope | None
+    origin: ClientOrigin | None
+
+
+class ScopeRouter:
     """Notes each command's scope by wire request id; the responder takes it back."""
 
     def __init__(self) -> None:
-        self._scopes: OrderedDict[int, ReplayScope] = OrderedDict()
+        self._routes: OrderedDict[int, Routing] = OrderedDict()
         self._lock = threading.Lock()
 
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Remember which scope sent this request id."""
-        scope = current_scope.get()
-        if scope is None:
-            return
+    def note(self, request_id: int, routing: Routing) -> None:
+        """Remember where ``request_id`` came from."""
         with self._lock:
-            self._scopes[event.request_id] = scope
-            while len(self._scopes) > _MAX_PENDING_IDS:
-                self._scopes.popitem(last=False)
+            self._routes[request_id] = routing
+            while len(self._routes) > _MAX_PENDING_IDS:
+                self._routes.popitem(last=False)
+
+    def take(self, request_id: int) -> Routing | None:
+        """Where ``request_id`` came from, forgetting it."""
+        with self._lock:
+            return self._routes.pop(request_id, None)
+
+    def listener_for(self, origin: ClientOrigin) -> ClientListener:
+        """The command listener given to one redirected client."""
+        return ClientListener(self, origin)
+
+
+class ClientListener(monitoring.CommandListener):
+    """Attached to each redirected client: tells the router who sends each request id."""
+
+    def __init__(self, router: ScopeRouter, origin: ClientOrigin) -> None:
+        self.router = router
+        self.origin = origin
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        """Note the scope active where the command is being sent."""
+        self.router.note(event.request_id, Routing(current_scope.get(), self.origin))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """Nothing to do: the scope was already taken when the message arrived."""
+        """Nothing to do: the routing was taken when the message arrived."""
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        """Nothing to do: the scope was already taken when the message arrived."""
-
-    def take(self, request_id: int) -> ReplayScope | None:
-        """The scope that sent ``request_id``, forgetting it."""
-        with self._lock:
-            return self._scopes.pop(request_id, None)
+        """Nothing to do: the routing was taken when the message arrived."""

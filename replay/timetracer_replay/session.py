@@ -13,6 +13,7 @@ from timetracer.errors import ReplayMissError
 from timetracer_replay.answerer import Answerer
 from timetracer_replay.clients import ClientRedirector
 from timetracer_replay.index import CallIndex
+from timetracer_replay.passthrough import LiveDatabase
 from timetracer_replay.scope import ReplayScope, ScopeRouter, current_scope
 from timetracer_replay.wire_server import WireServer
 
@@ -45,11 +46,12 @@ class ReplaySession:
     :class:`ReplayScope` active where the command was sent (see :meth:`scope`).
     """
 
-    def __init__(self, default: ReplayScope | None = None) -> None:
+    def __init__(self, default: ReplayScope | None = None, *, passthrough: bool = False) -> None:
         self.router = ScopeRouter()
-        self.answerer = Answerer(self.router, default)
+        self._redirector = ClientRedirector(lambda: self.address, self.router.listener_for)
+        self.live = LiveDatabase(self._redirector.bypassed) if passthrough else None
+        self.answerer = Answerer(self.router, default, self.live.run if self.live else None)
         self.server: WireServer = WireServer(self.answerer)
-        self._redirector = ClientRedirector(lambda: self.address, self.router)
         self._started = False
         self._lock = threading.Lock()
 
@@ -78,6 +80,8 @@ class ReplaySession:
                 return
             self._redirector.undo()
             self.server.stop()
+            if self.live is not None:
+                self.live.close()
             self._started = False
 
     @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from timetracer import envvars
@@ -30,6 +30,8 @@ DEFAULT_REDACT_FIELDS: tuple[str, ...] = (
     "authorization",
 )
 COMPRESSIONS: tuple[str, ...] = ("gzip", "zstd", "none")
+ON_MISS: tuple[str, ...] = ("error", "passthrough")
+LIVE_SYSTEMS: tuple[str, ...] = ("mongodb",)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 # Trace ids are 128-bit; sampling looks at the low 64 bits like the SDK's TraceIdRatioBased.
@@ -73,8 +75,12 @@ class TraceConfig:
     """Header names (lower case) whose values never reach a cassette."""
     redact_fields: tuple[str, ...] = DEFAULT_REDACT_FIELDS
     """Field-name fragments (normalized) whose values never reach a cassette."""
-    extra: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-    """Variables of later features, kept verbatim."""
+    ignore: tuple[str, ...] = ()
+    """Replay: response paths left out of the comparison (``body.items.*.id``)."""
+    replay_on_miss: str = "error"
+    """Replay: ``error`` or ``passthrough`` (unmatched MongoDB commands go to the real server)."""
+    live: frozenset[str] = frozenset()
+    """Replay: systems kept live instead of answered from cassettes (``mongodb``)."""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -91,8 +97,15 @@ class TraceConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(name, value, "a whole number of bytes >= 0")
+        if self.replay_on_miss not in ON_MISS:
+            raise ConfigError("replay_on_miss", self.replay_on_miss, " | ".join(ON_MISS))
+        set_(self, "live", frozenset(s.lower() for s in self.live))
+        if not self.live <= set(LIVE_SYSTEMS):
+            raise ConfigError("live", ",".join(sorted(self.live)), ", ".join(LIVE_SYSTEMS))
+        set_(self, "ignore", tuple(self.ignore))
         set_(self, "redact_headers", frozenset(h.lower() for h in self.redact_headers))
-        fields = dict.fromkeys(normalize_field_name(f) for f in self.redact_fields if f)
+        # A fragment that normalizes to nothing ("-", "__") would match every field name.
+        fields = dict.fromkeys(n for n in map(normalize_field_name, self.redact_fields) if n)
         set_(self, "redact_fields", tuple(fields))
 
     @classmethod
@@ -127,6 +140,17 @@ class TraceConfig:
             kwargs["redact_headers"] = DEFAULT_REDACT_HEADERS | set(_split_list(raw))
         if raw := get(envvars.TIMETRACER_REDACT_FIELDS):
             kwargs["redact_fields"] = DEFAULT_REDACT_FIELDS + tuple(_split_list(raw))
+        if raw := get(envvars.TIMETRACER_IGNORE):
+            kwargs["ignore"] = tuple(_split_list(raw))
+        if raw := get(envvars.TIMETRACER_REPLAY_ON_MISS):
+            if raw.lower() not in ON_MISS:
+                raise ConfigError(envvars.TIMETRACER_REPLAY_ON_MISS, raw, " | ".join(ON_MISS))
+            kwargs["replay_on_miss"] = raw.lower()
+        if raw := get(envvars.TIMETRACER_LIVE):
+            systems = frozenset(part.lower() for part in _split_list(raw))
+            if not systems <= set(LIVE_SYSTEMS):
+                raise ConfigError(envvars.TIMETRACER_LIVE, raw, ", ".join(LIVE_SYSTEMS))
+            kwargs["live"] = systems
         return cls(**kwargs)  # type: ignore[arg-type]
 
     @property

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Instrumentor entry points that exist only for timetracer's modes.
 _CAPTURE_ENTRY_POINTS = frozenset({"timetracer_capture"})
+_REPLAY_ENTRY_POINTS = frozenset({"timetracer_replay"})
 _ASGI_ENTRY_POINTS = frozenset({"starlette", "fastapi", "litestar"})
 
 _RECORD_DEFAULTS = {
@@ -72,13 +73,14 @@ class TimetracerDistro(BaseDistro):  # type: ignore[misc]
         if config.mode is Mode.RECORD:
             for name, value in _RECORD_DEFAULTS.items():
                 os.environ.setdefault(name, value)
-            install_sigterm_flush()
         elif config.mode is Mode.REPLAY:
             # Replay answers from cassettes; it must not write new ones or export anywhere
             # unless the user asks for it.
             os.environ.setdefault("OTEL_TRACES_EXPORTER", "none")
             os.environ.setdefault("OTEL_METRICS_EXPORTER", "none")
             os.environ.setdefault("OTEL_LOGS_EXPORTER", "none")
+        if config.mode is not Mode.OFF:
+            install_sigterm_flush()
 
     def load_instrumentor(self, entry_point: Any, **kwargs: Any) -> None:
         """Pass timetracer's hooks when recording; skip timetracer's own instrumentors when off."""
@@ -86,10 +88,27 @@ class TimetracerDistro(BaseDistro):  # type: ignore[misc]
         config = self.config
         if name in _CAPTURE_ENTRY_POINTS and config.mode is not Mode.RECORD:
             return
+        if name in _REPLAY_ENTRY_POINTS and config.mode is not Mode.REPLAY:
+            return
         if config.mode is Mode.RECORD:
             kwargs.update(self._record_options(name, config))
+        elif config.mode is Mode.REPLAY:
+            kwargs.update(self._replay_options(name, config))
         instrumentor = entry_point.load()
         instrumentor().instrument(**kwargs)
+
+    def _replay_options(self, name: str, config: TraceConfig) -> dict[str, Any]:
+        if name in _REPLAY_ENTRY_POINTS:
+            return {"config": config}
+        if name in _ASGI_ENTRY_POINTS or name == "pymongo":
+            from timetracer_replay.instrumentor import mark_replayed
+
+            hook = "request_hook" if name == "pymongo" else "server_request_hook"
+            options: dict[str, Any] = {hook: mark_replayed}
+            if name != "pymongo":
+                options["exclude_spans"] = ["receive", "send"]
+            return options
+        return {}
 
     def _record_options(self, name: str, config: TraceConfig) -> dict[str, Any]:
         if name in _CAPTURE_ENTRY_POINTS:

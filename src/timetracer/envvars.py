@@ -48,6 +48,19 @@ name contains one (case-insensitive, ``_`` and ``-`` ignored) is stored as ``[RE
 Added to the defaults: password, passwd, secret, token, apikey, credential, privatekey,
 authorization. Default: empty."""
 
+TIMETRACER_IGNORE = "TIMETRACER_IGNORE"
+"""Replay: comma-separated response paths left out of the comparison, e.g.
+``body.created,body.items.*.id,headers.etag``. Default: empty."""
+
+TIMETRACER_REPLAY_ON_MISS = "TIMETRACER_REPLAY_ON_MISS"
+"""Replay: what a MongoDB command nobody recorded gets: ``error`` (a clear error naming the
+cassette, the command and the closest recordings) or ``passthrough`` (sent to the real
+database: hybrid replay). Default: ``error``."""
+
+TIMETRACER_LIVE = "TIMETRACER_LIVE"
+"""Replay: comma-separated systems kept live instead of answered from cassettes; ``mongodb``
+is the one system so far. Default: empty."""
+
 ALL: tuple[str, ...] = (
     TIMETRACER_MODE,
     TIMETRACER_DIR,
@@ -59,5 +72,8 @@ ALL: tuple[str, ...] = (
     TIMETRACER_MAX_REPLY_BYTES,
     TIMETRACER_REDACT_HEADERS,
     TIMETRACER_REDACT_FIELDS,
+    TIMETRACER_IGNORE,
+    TIMETRACER_REPLAY_ON_MISS,
+    TIMETRACER_LIVE,
 )
 """Every variable above, in the order docs/configuration.md lists them."""

@@ -11,6 +11,8 @@ The tree::
     ├── ReplayError
     │   ├── ReplayMissError (LookupError)     a live call that no recording answers
     │   └── WireProtocolError (ValueError)    a malformed MongoDB wire message
+    ├── ReceiverError (OSError)               `timetracer collect` could not start
+    ├── RequestRejected (ValueError)          an OTLP/HTTP request the receiver refuses
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 Each subclass also derives from the builtin a caller would naturally catch, so
@@ -76,7 +78,35 @@ class ReplayMissError(ReplayError, LookupError):
 
 
 class WireProtocolError(ReplayError, ValueError):
-    """A MongoDB wire-protocol message that cannot be parsed."""
+    """A message that is not valid MongoDB wire protocol (or that the responder does not speak).
+
+    ``code``/``code_name`` are the MongoDB error the responder answers with; ``request_id`` is
+    the id of the offending message when its header could be read, else None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 17,
+        code_name: str = "ProtocolError",
+        request_id: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code, self.code_name, self.request_id = code, code_name, request_id
+
+
+class ReceiverError(TimetracerError, OSError):
+    """The receiver could not start, e.g. because its address is taken."""
+
+
+class RequestRejected(TimetracerError, ValueError):
+    """An OTLP/HTTP request the receiver refuses; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(f"{status}: {message}")
 
 
 class MissingDependencyError(TimetracerError, ImportError):

@@ -51,7 +51,9 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
     raise RuntimeError(f"app did not listen on {port} within 30 s:\n{log.read_text()}")
 
 
-def run_to_exit(app: str, env: Mapping[str, str], workdir: Path) -> subprocess.CompletedProcess[str]:
+def run_to_exit(
+    app: str, env: Mapping[str, str], workdir: Path
+) -> subprocess.CompletedProcess[str]:
     """Run the launcher with ``env`` and wait: for apps that must refuse to start."""
     command = [str(BIN / "opentelemetry-instrument"), str(BIN / "uvicorn"), app, "--port", "0"]
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}

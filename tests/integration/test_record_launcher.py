@@ -3,74 +3,13 @@ MongoDB driver, against nx-27017 (or MONGODB_URI), checked cassette by cassette.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 from collections import Counter
-from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.integration.launcher import launched_app
-from tests.support.nx_server import MongoEndpoint
+from tests.integration.recordings import COMBOS, CONCURRENT, SEEDED, Recordings
 from timetracer.cassette import Cassette, iter_cassette_paths, load_cassette
-
-COMBOS = [
-    (framework, driver)
-    for framework in ("starlette", "litestar", "fastapi")
-    for driver in ("pymongo", "async", "motor")
-]
-CONCURRENT = 20
-SEEDED = 250
-
-
-def record_env(
-    framework: str, driver: str, mongo: MongoEndpoint, cassettes: Path
-) -> dict[str, str]:
-    return {
-        "OTEL_PYTHON_DISTRO": "timetracer",
-        "OTEL_PYTHON_CONFIGURATOR": "timetracer",
-        "OTEL_SERVICE_NAME": f"shop-{framework}-{driver}",
-        "TIMETRACER_MODE": "record",
-        "TIMETRACER_DIR": str(cassettes),
-        "TT_APP_FRAMEWORK": framework,
-        "TT_APP_DRIVER": driver,
-        "TT_APP_DB": f"rec_{framework}_{driver}",
-        "MONGODB_URI": mongo.uri,
-    }
-
-
-def drive_scenario(base_url: str) -> int:
-    """Send the scenario's requests; return how many were sent."""
-    sent = 0
-    with httpx.Client(base_url=base_url, timeout=30) as client:
-        steps = [
-            ("POST", f"/items/seed?n={SEEDED}", None, 200),
-            ("GET", "/items", None, 200),
-            ("GET", "/items/sku-0001", None, 200),
-            ("POST", "/items", {"sku": "new-1", "name": "New", "price": 9.5, "qty": 3}, 201),
-            ("PATCH", "/items/sku-0002", {"qty": 99}, 200),
-            ("DELETE", "/items/sku-0003", None, 200),
-            ("GET", "/stats", None, 200),
-            ("POST", "/items/bulk", None, 200),
-            ("POST", "/items/dup", None, 409),
-            ("GET", "/boom", None, 500),
-        ]
-        for method, url, body, status in steps:
-            response = client.request(
-                method, url, json=body, headers={"Authorization": "Bearer s3cret-token"}
-            )
-            assert response.status_code == status, (method, url, response.text)
-            sent += 1
-
-    def get_one(index: int) -> int:
-        with httpx.Client(base_url=base_url, timeout=30) as one:
-            return one.get(f"/items/sku-{index:04d}").status_code
-
-    with concurrent.futures.ThreadPoolExecutor(CONCURRENT) as pool:
-        statuses = list(pool.map(get_one, range(10, 10 + CONCURRENT)))
-    assert statuses == [200] * CONCURRENT
-    return sent + CONCURRENT
 
 
 def by_request(cassettes: list[Cassette]) -> dict[tuple[str, str], Cassette]:
@@ -94,19 +33,16 @@ def batches(cassette: Cassette) -> list[int]:
 
 @pytest.mark.parametrize(("framework", "driver"), COMBOS)
 def test_launcher_records_one_cassette_per_request(
-    framework: str, driver: str, mongo: MongoEndpoint, tmp_path: Path
+    framework: str, driver: str, recordings: Recordings
 ) -> None:
-    cassette_dir = tmp_path / "cassettes"
-    env = record_env(framework, driver, mongo, cassette_dir)
-    with launched_app("tests.apps.shop:app", env, tmp_path) as app:
-        sent = drive_scenario(app.base_url)
-    cassettes = [load_cassette(p) for p in iter_cassette_paths(cassette_dir)]
-    assert len(cassettes) == sent, app.output()
+    recording = recordings.get(framework, driver)
+    cassettes = [load_cassette(p) for p in iter_cassette_paths(recording.cassette_dir)]
+    assert len(cassettes) == recording.sent, recording.log
     recorded = by_request(cassettes)
 
     listing = recorded[("GET", "/items")]
     assert listing.exchange.route == "/items"
-    assert [c.command_name for c in listing.calls][0] == "find"
+    assert listing.calls[0].command_name == "find"
     assert "getMore" in [c.command_name for c in listing.calls]
     assert sum(batches(listing)) == SEEDED
     assert json.loads(listing.exchange.response_body)["count"] == SEEDED

@@ -9,7 +9,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as SpanPb
 
 from tests.integration.launcher import launched_app, run_to_exit
 from tests.integration.otlp_sink import otlp_sink
-from tests.integration.test_record_launcher import record_env
+from tests.integration.recordings import record_env
 from tests.support.nx_server import MongoEndpoint
 from timetracer.cassette import iter_cassette_paths, load_cassette
 
@@ -30,6 +30,7 @@ def test_fastapi_records_one_trace_per_request_and_coexists_with_another_exporte
 ) -> None:
     cassette_dir = tmp_path / "cassettes"
     env = record_env("fastapi", "async", mongo, cassette_dir)
+    env["TT_APP_DB"] = "options_fastapi"  # empty: the shared recordings seed their own databases
     with otlp_sink() as sink:
         env["OTEL_TRACES_EXPORTER"] = "timetracer,otlp_proto_http"
         env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = sink.endpoint
@@ -52,6 +53,7 @@ def test_fastapi_records_one_trace_per_request_and_coexists_with_another_exporte
 def test_errors_only_keeps_only_failed_requests(mongo: MongoEndpoint, tmp_path: Path) -> None:
     cassette_dir = tmp_path / "cassettes"
     env = record_env("starlette", "pymongo", mongo, cassette_dir)
+    env["TT_APP_DB"] = "options_errors"
     env["TIMETRACER_ERRORS_ONLY"] = "true"
     with launched_app(APP, env, tmp_path) as app:
         assert send(app.base_url, ["/stats", "/boom", "/items/nope", "/boom"]) == [
@@ -70,6 +72,7 @@ def test_sample_rate_zero_records_nothing_and_serves_everything(
 ) -> None:
     cassette_dir = tmp_path / "cassettes"
     env = record_env("litestar", "async", mongo, cassette_dir)
+    env["TT_APP_DB"] = "options_sampling"
     env["TIMETRACER_SAMPLE_RATE"] = "0"
     with launched_app(APP, env, tmp_path) as app:
         assert send(app.base_url, ["/stats", "/items/sku-0001", "/health"]) == [200, 404, 200]

@@ -18,7 +18,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 __all__ = ["ASGIApp", "LifespanError", "running_app"]
 
@@ -46,25 +45,23 @@ async def running_app(app: ASGIApp, *, timeout: float = 30.0) -> AsyncIterator[A
     """
     state: dict[str, Any] = {}
     scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}
-    to_app: tuple[ObjectSendStream[Message], ObjectReceiveStream[Message]]
-    to_app = anyio.create_memory_object_stream[Message](math.inf)
-    from_app: tuple[ObjectSendStream[Message], ObjectReceiveStream[Message]]
-    from_app = anyio.create_memory_object_stream[Message](math.inf)
+    to_app_send, to_app_receive = anyio.create_memory_object_stream[Message](math.inf)
+    from_app_send, from_app_receive = anyio.create_memory_object_stream[Message](math.inf)
     failure: list[Exception] = []
 
     async def serve_lifespan() -> None:
         try:
-            await app(scope, to_app[1].receive, from_app[0].send)
+            await app(scope, to_app_receive.receive, from_app_send.send)
         except Exception as exc:
             # Keep the app's own exception for the caller instead of letting it tear down
             # the task group as an ExceptionGroup.
             failure.append(exc)
-        await from_app[0].send({"type": _APP_RETURNED})
+        await from_app_send.send({"type": _APP_RETURNED})
 
     async def step(phase: str) -> LifespanError | None:
-        await to_app[0].send({"type": f"lifespan.{phase}"})
+        await to_app_send.send({"type": f"lifespan.{phase}"})
         with anyio.move_on_after(timeout) as waited:
-            reply = await from_app[1].receive()
+            reply = await from_app_receive.receive()
         if waited.cancelled_caught:
             return LifespanError(f"lifespan {phase} did not finish within {timeout} s")
         if reply["type"] == f"lifespan.{phase}.complete":
@@ -79,20 +76,21 @@ async def running_app(app: ASGIApp, *, timeout: float = 30.0) -> AsyncIterator[A
     # Errors are carried out of the task group and raised after it: raised inside, anyio
     # would wrap them in an ExceptionGroup, hiding e.g. a failed assertion from pytest.
     error: BaseException | None = None
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(serve_lifespan)
-        error = await step("startup")
-        if error is not None:
-            tasks.cancel_scope.cancel()
-        else:
-            try:
-                yield _with_state(app, state)
-            except BaseException as exc:  # re-raised below, after shutdown
-                error = exc
-            # Shut down even when the body was cancelled, so clients get closed.
-            with anyio.CancelScope(shield=True):
-                shutdown_error = await step("shutdown")
-            error = error or shutdown_error
+    with to_app_send, to_app_receive, from_app_send, from_app_receive:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(serve_lifespan)
+            error = await step("startup")
+            if error is not None:
+                tasks.cancel_scope.cancel()
+            else:
+                try:
+                    yield _with_state(app, state)
+                except BaseException as exc:  # re-raised below, after shutdown
+                    error = exc
+                # Shut down even when the body was cancelled, so clients get closed.
+                with anyio.CancelScope(shield=True):
+                    shutdown_error = await step("shutdown")
+                error = error or shutdown_error
     if error is not None:
         raise error
 

@@ -34,6 +34,9 @@ def test_defaults_record_nothing_and_keep_the_documented_limits() -> None:
     assert config.max_reply_bytes == 16 * 1024 * 1024
     assert config.redact_headers == DEFAULT_REDACT_HEADERS
     assert config.redact_fields == DEFAULT_REDACT_FIELDS
+    assert config.ignore == ()
+    assert config.replay_on_miss == "error"
+    assert config.live == frozenset()
 
 
 def test_from_env_without_argument_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -58,6 +61,9 @@ def test_every_variable_is_parsed_from_the_environ_mapping() -> None:
         envvars.TIMETRACER_MAX_REPLY_BYTES: "2048",
         envvars.TIMETRACER_REDACT_HEADERS: "X-Session, x-csrf ,",
         envvars.TIMETRACER_REDACT_FIELDS: "ssn, card_number",
+        envvars.TIMETRACER_IGNORE: "body.created, body.items.*.id",
+        envvars.TIMETRACER_REPLAY_ON_MISS: "Passthrough",
+        envvars.TIMETRACER_LIVE: "MongoDB",
     }
     # A new variable must be added here too.
     assert set(environ) == set(envvars.ALL)
@@ -74,6 +80,9 @@ def test_every_variable_is_parsed_from_the_environ_mapping() -> None:
     assert config.max_reply_bytes == 2048
     assert config.redact_headers == DEFAULT_REDACT_HEADERS | {"x-session", "x-csrf"}
     assert config.redact_fields == (*DEFAULT_REDACT_FIELDS, "ssn", "cardnumber")
+    assert config.ignore == ("body.created", "body.items.*.id")
+    assert config.replay_on_miss == "passthrough"
+    assert config.live == {"mongodb"}
 
 
 @pytest.mark.parametrize("raw", ["", "  "])
@@ -115,6 +124,8 @@ def test_errors_only_accepts_the_usual_spellings_of_a_boolean(raw: str, expected
         (envvars.TIMETRACER_MAX_BODY_BYTES, "64k", "a whole number of bytes >= 0"),
         (envvars.TIMETRACER_MAX_BODY_BYTES, "-1", "a whole number of bytes >= 0"),
         (envvars.TIMETRACER_MAX_REPLY_BYTES, "1.5", "a whole number of bytes >= 0"),
+        (envvars.TIMETRACER_REPLAY_ON_MISS, "retry", "error | passthrough"),
+        (envvars.TIMETRACER_LIVE, "mongodb,redis", "mongodb"),
     ],
 )
 def test_a_bad_value_raises_config_error_naming_variable_value_and_allowed_values(
@@ -142,6 +153,7 @@ def test_a_bad_value_raises_config_error_naming_variable_value_and_allowed_value
         ("max_body_bytes", -1),
         ("max_body_bytes", "10"),
         ("max_reply_bytes", True),
+        ("replay_on_miss", "retry"),
     ],
 )
 def test_a_bad_keyword_raises_config_error_naming_the_field(field: str, bad: object) -> None:
@@ -150,6 +162,11 @@ def test_a_bad_keyword_raises_config_error_naming_the_field(field: str, bad: obj
 
     assert caught.value.variable == field
     assert repr(bad) in str(caught.value)
+
+
+def test_an_unknown_live_system_raises_config_error() -> None:
+    with pytest.raises(ConfigError, match="redis"):
+        TraceConfig(live=frozenset({"redis"}))
 
 
 @pytest.mark.parametrize("mode", [None, "", "off", " OFF "])
@@ -228,7 +245,7 @@ def test_redact_lists_from_the_environment_extend_the_defaults() -> None:
 
     config = TraceConfig.from_env(environ)
 
-    assert DEFAULT_REDACT_HEADERS < config.redact_headers
+    assert config.redact_headers > DEFAULT_REDACT_HEADERS
     assert "x-session" in config.redact_headers
     assert config.redact_fields[: len(DEFAULT_REDACT_FIELDS)] == DEFAULT_REDACT_FIELDS
     assert "ssn" in config.redact_fields

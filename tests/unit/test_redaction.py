@@ -139,10 +139,38 @@ def test_a_body_without_secrets_is_returned_as_the_same_object(
     assert redactor.body(body, content_type) is body
 
 
-def test_invalid_json_containing_a_secret_word_is_replaced_wholesale(redactor: Redactor) -> None:
-    body = b'{"password": "hunter2", "cut off here'
+@pytest.mark.parametrize(
+    ("body", "redacted"),
+    [
+        (
+            b'{"user": "ann", "password": "hunter2", "cut off here',
+            b'{"user": "ann", "password": "[REDACTED]", "cut off here',
+        ),
+        (b'{"user": "ann", "password": "hun', b'{"user": "ann", "password": "[REDACTED]"'),
+        (b'{"pin_token": 12345, "n', b'{"pin_token": "[REDACTED]", "n'),
+    ],
+    ids=["cut-after", "cut-inside-value", "number"],
+)
+def test_json_that_does_not_parse_is_redacted_member_by_member(
+    redactor: Redactor, body: bytes, redacted: bytes
+) -> None:
+    # A body cut at the size cap is not valid JSON; its stored part must lose its secrets.
+    assert redactor.body(body, "application/json") == redacted
 
-    assert redactor.body(body, "application/json") == REDACTED.encode()
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"credentials": {"user": "ann", "pin": "1234"}, "bio": "cut',
+        b'{"tokens": ["1234", "5678"], "bio": "cut',
+    ],
+    ids=["object", "array"],
+)
+def test_json_that_does_not_parse_loses_everything_under_a_secret_field(
+    redactor: Redactor, body: bytes
+) -> None:
+    # Parsed JSON redacts a secret field's whole value, nested members included; so must this.
+    assert b"1234" not in redactor.body(body, "application/json")
 
 
 def test_bodies_of_other_content_types_come_back_unchanged(redactor: Redactor) -> None:

@@ -148,9 +148,7 @@ class ExchangeRecorder:
             return
         self._request_done = True
         body = self._request_body
-        stored = body.value()
-        if not body.truncated:
-            stored = self._capture.redactor.body(stored, _content_type(self.scope.get("headers")))
+        stored = self._capture.redactor.body(body.value(), _content_type(self.scope.get("headers")))
         self.span.set_attributes(  # type: ignore[union-attr]
             {attr.HTTP_REQUEST_BODY: stored, attr.HTTP_REQUEST_BODY_SIZE: body.total}
         )
@@ -168,10 +166,8 @@ class ExchangeRecorder:
             return
         span = self.span
         body = self._response_body
-        stored = body.value()
         redactor = self._capture.redactor
-        if not body.truncated:
-            stored = redactor.body(stored, _content_type(self._response_headers))
+        stored = redactor.body(body.value(), _content_type(self._response_headers))
         span.set_attributes(  # type: ignore[union-attr]
             {
                 attr.HTTP_ROUTE: route_template(self.scope, getattr(span, "attributes", None)),

@@ -32,7 +32,8 @@ def compress(data: bytes, codec: str) -> bytes:
         # mtime=0 keeps identical cassettes byte-identical.
         return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
     if codec == "zstd":
-        return _zstd().ZstdCompressor(level=ZSTD_LEVEL).compress(data)
+        # The content checksum lets reading detect a damaged frame instead of returning it.
+        return _zstd().ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compress(data)
     if codec == "none":
         return data
     raise ValueError(f"unknown compression {codec!r}: expected gzip | zstd | none")
@@ -43,13 +44,9 @@ def decompress(data: bytes, *, source: object = None, limit: int = MAX_DECOMPRES
     codec = sniff(data)
     try:
         if codec == "gzip":
-            return _bounded_gunzip(data, limit)
+            return _bounded_gunzip(data, limit, source)
         if codec == "zstd":
-            reader = _zstd().ZstdDecompressor().stream_reader(io.BytesIO(data))
-            out = reader.read(limit + 1)
-            if len(out) > limit:
-                raise CassetteFormatError(source, f"expands to more than {limit} bytes")
-            return out
+            return _bounded_unzstd(data, limit, source)
     except CassetteFormatError:
         raise
     except (OSError, EOFError, zlib.error) as exc:
@@ -61,11 +58,24 @@ def decompress(data: bytes, *, source: object = None, limit: int = MAX_DECOMPRES
     return data
 
 
-def _bounded_gunzip(data: bytes, limit: int) -> bytes:
+def _bounded_gunzip(data: bytes, limit: int, source: object) -> bytes:
     decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
     out = decompressor.decompress(data, limit + 1)
     if len(out) > limit:
-        raise CassetteFormatError(None, f"expands to more than {limit} bytes")
+        raise CassetteFormatError(source, f"expands to more than {limit} bytes")
+    if not decompressor.eof:
+        raise EOFError("compressed stream ended early")
+    return out
+
+
+def _bounded_unzstd(data: bytes, limit: int, source: object) -> bytes:
+    reader = _zstd().ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=False)
+    out = reader.read(limit + 1)
+    if len(out) > limit:
+        raise CassetteFormatError(source, f"expands to more than {limit} bytes")
+    # A frame cut short reads as a shorter output without an error; make sure it ended.
+    decompressor = _zstd().ZstdDecompressor().decompressobj()
+    decompressor.decompress(data)
     if not decompressor.eof:
         raise EOFError("compressed stream ended early")
     return out

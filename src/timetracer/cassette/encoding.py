@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -51,17 +52,7 @@ def decode_cassette(raw: bytes, source: object = None) -> TracesData:
     if not raw:
         raise CassetteFormatError(source, "empty file")
     payload = decompress(raw, source=source)
-    data = TracesData()
-    if payload.lstrip()[:1] == b"{":
-        try:
-            data = traces_data_from_json(payload)
-        except ValueError as exc:
-            raise CassetteFormatError(source, f"invalid OTLP/JSON ({exc})") from exc
-    else:
-        try:
-            data.ParseFromString(payload)
-        except DecodeError as exc:
-            raise CassetteFormatError(source, f"not an OTLP TracesData message ({exc})") from exc
+    data = _parse(payload, source)
     if not any(rs.scope_spans for rs in data.resource_spans):
         raise CassetteFormatError(source, "holds no spans: not a cassette")
     version = format_version(data)
@@ -71,6 +62,27 @@ def decode_cassette(raw: bytes, source: object = None) -> TracesData:
             f"cassette format version {version} is newer than this timetracer reads "
             f"(up to {CURRENT_FORMAT_VERSION}): upgrade timetracer to read it",
         )
+    return data
+
+
+def _parse(payload: bytes, source: object) -> TracesData:
+    data = TracesData()
+    json_error: Exception | None = None
+    if payload.lstrip()[:1] == b"{":
+        try:
+            return traces_data_from_json(payload)
+        except (ValueError, json_format.ParseError) as exc:
+            # Protobuf bytes can begin like JSON (a 123-byte first field starts "\n{"), so a
+            # failed JSON parse falls through to protobuf before giving up.
+            json_error = exc
+    try:
+        data.ParseFromString(payload)
+    except DecodeError as exc:
+        if json_error is not None:
+            raise CassetteFormatError(source, f"invalid OTLP/JSON ({json_error})") from json_error
+        raise CassetteFormatError(source, f"not an OTLP TracesData message ({exc})") from exc
+    if json_error is not None and not any(rs.scope_spans for rs in data.resource_spans):
+        raise CassetteFormatError(source, f"invalid OTLP/JSON ({json_error})") from json_error
     return data
 
 

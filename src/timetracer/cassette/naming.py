@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
+
+from timetracer import attributes as attr
 
 SUFFIX = ".cassette"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -21,6 +24,20 @@ def cassette_name(method: str, route: str, trace_id: int, start_time_ns: int) ->
     safe_method = re.sub(r"[^A-Z]", "", method.upper())[:16] or "REQUEST"
     slug = _UNSAFE.sub("-", route).strip("-.")[:_MAX_ROUTE].strip("-.") or "root"
     return f"{stamp}_{safe_method}_{slug}_{trace_id:032x}{SUFFIX}"
+
+
+def root_cassette_name(
+    attributes: Mapping[str, object], span_name: str, trace_id: int, start_time_ns: int
+) -> str:
+    """The cassette name for a trace, chosen from its local root span.
+
+    The method and route come from timetracer's payload attributes on the root; a root without
+    them (work outside a request) is named after the span. The in-process exporter and
+    ``timetracer collect`` both name files here, so the same trace gets the same name.
+    """
+    method = str(attributes.get(attr.HTTP_METHOD, "SPAN"))
+    route = str(attributes.get(attr.HTTP_ROUTE) or attributes.get(attr.HTTP_PATH) or span_name)
+    return cassette_name(method, route, trace_id, start_time_ns)
 
 
 def is_cassette_name(name: str) -> bool:
