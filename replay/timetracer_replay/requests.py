@@ -18,7 +18,7 @@ from typing import Any
 
 from timetracer.cassette import Cassette, iter_cassette_paths, load_cassette
 from timetracer.config import TraceConfig
-from timetracer.errors import CassetteError
+from timetracer.errors import CassetteError, CassetteNotFoundError
 from timetracer.redaction import Redactor
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ class RecordedRequests:
         """From ``TIMETRACER_CASSETTE`` if set, else every cassette in ``TIMETRACER_DIR``."""
         if config.cassette is not None:
             return cls([load_cassette(config.cassette)], config, pinned=True)
+        if not config.cassette_dir.is_dir():
+            raise CassetteNotFoundError(config.cassette_dir)
         cassettes = []
         for path in iter_cassette_paths(config.cassette_dir):
             try:

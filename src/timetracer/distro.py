@@ -16,7 +16,7 @@ from typing import Any
 from opentelemetry.instrumentation.distro import BaseDistro
 
 from timetracer.config import Mode, TraceConfig, startup_config
-from timetracer.errors import ConfigError
+from timetracer.errors import ConfigError, TimetracerError
 from timetracer.signals import install_sigterm_flush
 
 logger = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ _RECORD_DEFAULTS = {
 }
 
 
-def stop_startup(error: ConfigError) -> None:
-    """Refuse to start: print the configuration error and exit with status 2.
+def stop_startup(error: TimetracerError) -> None:
+    """Refuse to start: print the error (bad configuration, no cassettes) and exit with status 2.
 
     The distro runs inside ``sitecustomize``: ``opentelemetry-instrument`` logs and swallows
     ordinary exceptions there (the app would run without recording), and a ``SystemExit``
@@ -95,7 +95,14 @@ class TimetracerDistro(BaseDistro):  # type: ignore[misc]
         elif config.mode is Mode.REPLAY:
             kwargs.update(self._replay_options(name, config))
         instrumentor = entry_point.load()
-        instrumentor().instrument(**kwargs)
+        try:
+            instrumentor().instrument(**kwargs)
+        except TimetracerError as error:
+            if name not in _REPLAY_ENTRY_POINTS:
+                raise
+            # Replay that cannot load its cassettes must not start: the app would reach the
+            # real database instead of the recordings.
+            stop_startup(error)
 
     def _replay_options(self, name: str, config: TraceConfig) -> dict[str, Any]:
         if name in _REPLAY_ENTRY_POINTS:

@@ -29,7 +29,8 @@ def test_the_environment_selects_timetracer_as_distro_and_configurator() -> None
     assert env["OTEL_PYTHON_DISTRO"] == "timetracer"
     assert env["OTEL_PYTHON_CONFIGURATOR"] == "timetracer"
     assert env[envvars.TIMETRACER_MODE] == "record"
-    assert env["PATH"] == "/usr/bin"
+    # The program resolves in timetracer's own environment first, then the caller's PATH.
+    assert env["PATH"] == f"{Path(sys.executable).parent}{os.pathsep}/usr/bin"
 
 
 def test_flags_become_timetracer_variables_overriding_the_base() -> None:

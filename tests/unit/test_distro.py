@@ -20,7 +20,7 @@ from timetracer.capture.instrumentor import link_server_span
 from timetracer.capture.mongo import MongoCapture
 from timetracer.config import Mode, TraceConfig
 from timetracer.distro import TimetracerDistro
-from timetracer.errors import ConfigError
+from timetracer.errors import CassetteNotFoundError, ConfigError
 
 OTEL_DEFAULTS = (
     "OTEL_TRACES_EXPORTER",
@@ -244,3 +244,22 @@ def test_stop_startup_prints_the_error_and_exits_2(
     assert capsys.readouterr().err == (
         "timetracer: TIMETRACER_MODE='rewind' is not valid: expected off | record | replay\n"
     )
+
+
+class MissingCassettesInstrumentor:
+    def instrument(self, **kwargs: Any) -> None:
+        raise CassetteNotFoundError("/srv/cassettes")
+
+
+def test_replay_that_cannot_load_its_cassettes_stops_start_up(
+    distro: TimetracerDistro, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped: list[Exception] = []
+    monkeypatch.setattr(distro_module, "stop_startup", stopped.append)
+    use_mode(monkeypatch, distro, "replay")
+    entry_point = FakeEntryPoint("timetracer_replay")
+    monkeypatch.setattr(entry_point, "load", lambda: MissingCassettesInstrumentor)
+
+    distro.load_instrumentor(entry_point, skip_dep_check=True)
+
+    assert [str(error) for error in stopped] == ["/srv/cassettes: no such cassette"]

@@ -35,6 +35,11 @@ def add_parser(commands: Any) -> None:
 def environment_for(args: argparse.Namespace, base: dict[str, str]) -> dict[str, str]:
     """The environment the program runs with (the command's flags override ``base``)."""
     env = dict(base)
+    # The program (python, uvicorn, ...) resolves in the environment timetracer runs from, so
+    # the launcher's sitecustomize finds the same OpenTelemetry packages.
+    here = str(Path(sys.executable).parent)
+    if env.get("PATH", "").split(os.pathsep)[:1] != [here]:
+        env["PATH"] = os.pathsep.join([here, env.get("PATH", "")]).rstrip(os.pathsep)
     env["OTEL_PYTHON_DISTRO"] = "timetracer"
     env["OTEL_PYTHON_CONFIGURATOR"] = "timetracer"
     env[envvars.TIMETRACER_MODE] = args.mode
