@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The test command: lint, then every test (unit and integration) with coverage.
+# The test command: lint, then every test (unit, integration, browser) with coverage.
 # Integration tests start nx-27017 themselves; set MONGODB_URI to use a real MongoDB instead.
+# Browser tests drive Debian's Chromium, which install-browser.sh installs when run as root.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh || exit 1
+bash scripts/install-browser.sh
 .venv/bin/ruff check src exporters replay tests examples || exit 1
 .venv/bin/python -m pytest --cov --cov-report=term:skip-covered "$@"
 status=$?

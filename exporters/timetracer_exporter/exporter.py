@@ -20,9 +20,11 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
 from timetracer import attributes as attr
-from timetracer.cassette.encoding import encode_cassette, spans_to_traces_data
+from timetracer.cassette.compression import compress
+from timetracer.cassette.encoding import serialize_spans, span_encoder
 from timetracer.cassette.naming import root_cassette_name
-from timetracer.cassette.store import write_atomic
+from timetracer.cassette.otlp_proto import span_attributes
+from timetracer.cassette.store import remove_stale_partials, write_atomic
 from timetracer.config import TraceConfig
 from timetracer.failures import FailureLog, cause_of
 from timetracer_exporter.pending import PendingTraces
@@ -56,7 +58,9 @@ def _is_local_root(span: ReadableSpan) -> bool:
 
 
 def _has_payload(spans: Sequence[ReadableSpan]) -> bool:
-    return any(key.startswith(attr.PREFIX) for span in spans for key in (span.attributes or {}))
+    return any(
+        key.startswith(attr.PREFIX) for span in spans for key in (span_attributes(span) or {})
+    )
 
 
 def _is_error(root: ReadableSpan) -> bool:
@@ -96,6 +100,8 @@ class CassetteSpanExporter(SpanExporter):
         self._written: OrderedDict[int, None] = OrderedDict()
         self._lock = threading.Lock()
         self._shutdown = False
+        self._swept = False
+        self._encoder = span_encoder()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Group ``spans`` by trace and write every trace whose local root is among them."""
@@ -156,9 +162,31 @@ class CassetteSpanExporter(SpanExporter):
         self.stats.written += 1
         return True
 
+    def _sweep_once(self) -> None:
+        # Before the first write: a process killed mid-write (kill -9, OOM) left temporary
+        # files that nothing else would ever remove.
+        if self._swept:
+            return
+        self._swept = True
+        try:
+            removed = remove_stale_partials(self.cassette_dir)
+        except OSError as exc:
+            # Not counted as a failure of its own: a directory that cannot be listed cannot be
+            # written either, and the write that follows reports that once, as a write failure.
+            logger.debug("timetracer could not sweep %s: %s", self.cassette_dir, exc)
+            return
+        if removed:
+            logger.info(
+                "timetracer removed %d unfinished cassette write(s) left in %s by a stopped "
+                "process",
+                removed,
+                self.cassette_dir,
+            )
+
     def _write(self, trace_id: int, root: ReadableSpan, spans: list[ReadableSpan]) -> Path:
+        self._sweep_once()
         name = root_cassette_name(root.attributes or {}, root.name, trace_id, root.start_time or 0)
-        payload = encode_cassette(spans_to_traces_data(spans), self.compression)
+        payload = compress(serialize_spans(spans, self._encoder), self.compression)
         return write_atomic(self.cassette_dir, name, payload)
 
     def _remember(self, trace_id: int) -> None:

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from opentelemetry.sdk.trace import ReadableSpan
 
 from timetracer.attributes import PREFIX
+from timetracer.cassette.otlp_proto import span_attributes
 
 
 def payload_bytes(span: ReadableSpan) -> int:
     """Approximate memory held by a span: its payload attributes' sizes plus a fixed overhead."""
     size = 512
-    for key, value in (span.attributes or {}).items():
+    for key, value in (span_attributes(span) or {}).items():
         if key.startswith(PREFIX) and isinstance(value, (bytes, str)):
             size += len(value)
     return size

@@ -11,8 +11,8 @@ from timetracer.cassette.model import MongoCall
 from timetracer_replay.normalize import (
     HOUSEKEEPING,
     differences,
-    exact_key,
-    loose_key,
+    key_of,
+    loose_key_of,
     normalized,
 )
 
@@ -27,6 +27,8 @@ class Entry:
     position: int
     """Its place in the cassette's call order."""
     used: bool = False
+    normalized: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The recorded command, normalized once when indexed (diffs reuse it)."""
 
 
 @dataclass
@@ -69,9 +71,10 @@ class CallIndex:
                 self.too_large.append(entry)  # over the size cap when recorded; a miss says so
                 continue
             command = call.command
+            entry.normalized = recorded = normalized(command)
             self.entries.append(entry)
-            self._exact.setdefault(exact_key(command), deque()).append(entry)
-            self._loose.setdefault(loose_key(command), deque()).append(entry)
+            self._exact.setdefault(key_of(recorded), deque()).append(entry)
+            self._loose.setdefault(loose_key_of(recorded), deque()).append(entry)
             name = (call.command_name, str(command.get("$db", call.database)))
             self._by_name.setdefault(name, []).append(entry)
 
@@ -85,13 +88,14 @@ class CallIndex:
 
     def take(self, command: Mapping[str, Any]) -> Match | None:
         """The next unused recording of ``command``, or None. Marks it used."""
-        entry = self._first_unused(self._exact.get(exact_key(command)))
+        live = normalized(command)
+        entry = self._first_unused(self._exact.get(key_of(live)))
         noise: list[str] = []
         if entry is None:
-            entry = self._first_unused(self._loose.get(loose_key(command)))
+            entry = self._first_unused(self._loose.get(loose_key_of(live)))
             if entry is None:
                 return None
-            noise = differences(normalized(command), normalized(entry.call.command))
+            noise = differences(live, entry.normalized)
         entry.used = True
         return Match(entry, noise)
 
@@ -104,7 +108,7 @@ class CallIndex:
         if not pool:
             pool = self.entries
         live = normalized(command)
-        scored = [(entry, differences(live, normalized(entry.call.command))) for entry in pool]
+        scored = [(entry, differences(live, entry.normalized)) for entry in pool]
         scored.sort(
             key=lambda pair: (pair[0].call.command_name != name, len(pair[1]), pair[0].used)
         )

@@ -5,12 +5,19 @@ middleware (the one Starlette, FastAPI and Litestar all use) so each incoming re
 matched to a recording; that recording then answers the request's MongoDB calls. A request
 nobody recorded gets a 404 whose JSON body names what was looked for. The distro loads this
 instrumentor only in replay mode.
+
+Matching needs the request body, but only as much of it as a recording keeps
+(``TIMETRACER_MAX_BODY_BYTES``): that much is read ahead and handed to the app first, message
+by message, and the rest streams from the client as it would without timetracer. Requests on
+excluded paths (``TIMETRACER_EXCLUDE_PATHS``), websockets and lifespan events go straight to
+the app.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Collection
 from typing import Any
 
@@ -19,6 +26,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from opentelemetry.trace import Span
 from wrapt import wrap_function_wrapper
 
+from timetracer.capture.instrumentor import exclude_internal_spans
 from timetracer.config import TraceConfig
 from timetracer_replay.requests import RecordedRequests, RequestMiss
 from timetracer_replay.scope import current_scope
@@ -38,17 +46,24 @@ def mark_replayed(span: Span, *_: Any) -> None:
         span.set_attribute(REPLAYED_FROM, scope.name)
 
 
-async def _read_body(receive: Any) -> tuple[bytes, list[dict[str, Any]]]:
-    messages, chunks = [], []
+async def _read_head(receive: Any, limit: int) -> tuple[bytes, deque[dict[str, Any]]]:
+    """The first ``limit`` bytes of the request body, and every message read to get them.
+
+    A recording keeps no more of a body than ``limit``, so matching needs no more, and memory
+    stays bounded by the cap (plus one message) instead of by the upload.
+    """
+    messages: deque[dict[str, Any]] = deque()
+    head = bytearray()
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
+        if len(head) < limit:
+            head += message.get("body", b"")[: limit - len(head)]
+        if not message.get("more_body", False) or len(head) >= limit:
             break
-    return b"".join(chunks), messages
+    return bytes(head), messages
 
 
 async def _send_miss(send: Any, miss: RequestMiss) -> None:
@@ -72,12 +87,14 @@ class ReplayInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     _session: ReplaySession | None = None
     _requests: RecordedRequests | None = None
+    _config: TraceConfig | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:
         config: TraceConfig = kwargs.get("config") or TraceConfig.from_env()
+        self._config = config
         self._requests = RecordedRequests.load(config)
         logger.info("timetracer replay: %d recorded request(s) loaded", len(self._requests))
         if "mongodb" not in config.live:
@@ -91,7 +108,7 @@ class ReplayInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         unwrap(OpenTelemetryMiddleware, "__call__")
         if self._session is not None:
             self._session.stop()
-        self._session = self._requests = None
+        self._session = self._requests = self._config = None
 
     @property
     def session(self) -> ReplaySession | None:
@@ -99,11 +116,15 @@ class ReplayInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return self._session
 
     async def _serve(self, wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        requests = self._requests
-        if requests is None or len(args) != 3 or kwargs or args[0].get("type") != "http":
+        requests, config = self._requests, self._config
+        if requests is None or config is None or len(args) != 3 or kwargs:
             return await wrapped(*args, **kwargs)
         scope, receive, send = args
-        body, buffered = await _read_body(receive)
+        # Replayed requests get the same spans as recorded ones, so the traces compare.
+        exclude_internal_spans(instance, mark_replayed)
+        if scope.get("type") != "http" or config.excludes(scope.get("path", "")):
+            return await wrapped(scope, receive, send)
+        body, buffered = await _read_head(receive, config.max_body_bytes)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
         query = scope.get("query_string", b"").decode("latin-1")
         found = requests.match(scope["method"], scope["path"], query, headers, body)
@@ -111,8 +132,9 @@ class ReplayInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return await _send_miss(send, found)
 
         async def replay_receive() -> dict[str, Any]:
-            # The body was read to match the request; hand the app the same messages first.
-            return buffered.pop(0) if buffered else await receive()
+            # The head of the body was read to match the request; the app gets the same
+            # messages first, then the rest of the body straight from the client.
+            return buffered.popleft() if buffered else await receive()
 
         if self._session is None:
             return await wrapped(scope, replay_receive, send)

@@ -68,7 +68,19 @@ def normalized(command: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+# Types that are never masked, checked by exact type first: most values of a command are these,
+# and an exact type lookup costs far less than the isinstance checks (ABCs among them) below.
+_PLAIN_TYPES = frozenset({str, int, float, bool, bytes, type(None)})
+
+
 def _masked(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if kind is dict:
+        return {k: _masked(v) for k, v in value.items()}
+    if kind is list:
+        return [_masked(v) for v in value]
     if isinstance(value, ObjectId):
         return _OID_MASK
     if isinstance(value, dt.datetime):
@@ -86,12 +98,22 @@ def _masked(value: Any) -> Any:
 
 def exact_key(command: Mapping[str, Any]) -> bytes:
     """A hashable key equal for commands that ask exactly the same thing."""
-    return bson.encode(normalized(command))
+    return key_of(normalized(command))
 
 
 def loose_key(command: Mapping[str, Any]) -> bytes:
     """A key that also ignores ObjectId, datetime and UUID values (client-generated noise)."""
-    return bson.encode(_masked(normalized(command)))
+    return loose_key_of(normalized(command))
+
+
+def key_of(normalized_command: Mapping[str, Any]) -> bytes:
+    """:func:`exact_key` of a command already :func:`normalized` (normalize once, key twice)."""
+    return bson.encode(normalized_command)
+
+
+def loose_key_of(normalized_command: Mapping[str, Any]) -> bytes:
+    """:func:`loose_key` of a command already :func:`normalized`."""
+    return bson.encode(_masked(normalized_command))
 
 
 def differences(live: Any, recorded: Any, path: str = "") -> list[str]:

@@ -2,7 +2,8 @@
 
 Requests are matched by method, path, query string and body. The live query and body go
 through the same redaction as recording did, so a request whose password was redacted in the
-cassette still finds it; JSON bodies are compared as data, not as text. Several recordings of
+cassette still finds it; JSON bodies are compared as data, not as text. A recording without a
+request body (the app never read it) matches whatever body comes. Several recordings of
 the same request are served in recorded order, then the last one again.
 """
 
@@ -23,7 +24,8 @@ from timetracer.redaction import Redactor
 
 logger = logging.getLogger(__name__)
 
-RequestKey = tuple[str, str, str, bytes]
+RequestKey = tuple[str, str, str, bytes | None]
+"""Method, path, redacted query, and body key (None: the app never read the body)."""
 
 
 def _body_key(body: bytes, headers: Iterable[tuple[str, str]]) -> bytes:
@@ -72,7 +74,8 @@ class RecordedRequests:
             if exchange is None:
                 continue
             self._first = self._first or cassette
-            body = _body_key(exchange.request_body or b"", exchange.request_headers)
+            recorded = exchange.request_body
+            body = None if recorded is None else _body_key(recorded, exchange.request_headers)
             key = (exchange.method, exchange.path, exchange.query, body)
             self._queues.setdefault(key, deque()).append(cassette)
             self._paths.setdefault((exchange.method, exchange.route), []).append(exchange.path)
@@ -104,15 +107,19 @@ class RecordedRequests:
         redacted_query = self._redactor.query(query)
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         redacted_body = self._redactor.body(body, content_type)
-        key = (method.upper(), path, redacted_query, _body_key(redacted_body, headers))
+        key: RequestKey = (method.upper(), path, redacted_query, _body_key(redacted_body, headers))
+        unread: RequestKey = (key[0], key[1], key[2], None)
         with self._lock:
-            queue = self._queues.get(key)
-            if queue:
-                cassette = queue.popleft()
-                self._served[key] = cassette
-                return cassette
-            if key in self._served:
-                return self._served[key]  # asked more often than recorded: the last again
+            for candidate in (key, unread):
+                queue = self._queues.get(candidate)
+                if queue:
+                    cassette = queue.popleft()
+                    self._served[candidate] = cassette
+                    return cassette
+            for candidate in (key, unread):
+                if candidate in self._served:
+                    # Asked more often than recorded: the last recording again.
+                    return self._served[candidate]
         similar = sorted(
             {p for (m, _), paths in self._paths.items() if m == method.upper() for p in paths}
         )[:5]

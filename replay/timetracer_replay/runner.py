@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from timetracer.cassette import Cassette, load_cassette
-from timetracer.errors import CassetteError
+from timetracer.errors import CassetteError, CassetteFormatError
 from timetracer_replay.asgi_call import call_asgi
 from timetracer_replay.compare import Difference, compare_response
 from timetracer_replay.lifespan import app_lifespan
@@ -68,6 +68,29 @@ class CassetteResult:
         }
 
 
+def unstored_payload(cassette: Cassette) -> str | None:
+    """Why a cassette cannot be replayed because a recorded call kept only its size, or None.
+
+    A command or reply over ``TIMETRACER_MAX_REPLY_BYTES`` was stored as a size marker; the
+    responder could only answer it with an error, so the cassette is refused up front with
+    one clear reason instead of a run that fails somewhere inside the app.
+    """
+    for position, call in enumerate(cassette.calls, 1):
+        if call.command_bson is None and call.command_size is not None:
+            what, size = "command", call.command_size
+        elif call.reply_bson is None and not call.failed and call.reply_size is not None:
+            what, size = "reply", call.reply_size
+        else:
+            continue
+        target = f"{call.database}.{call.collection}" if call.collection else call.database
+        return (
+            f"recorded call #{position} {call.command_name} on {target}: its {what} was {size} "
+            "bytes, over TIMETRACER_MAX_REPLY_BYTES when recorded, and was not stored; raise "
+            "the cap and record again to replay this cassette"
+        )
+    return None
+
+
 async def replay_one(
     app: Any,
     session: ReplaySession,
@@ -91,6 +114,10 @@ async def replay_one(
             f"{exchange.request_body_size} bytes when recorded (TIMETRACER_MAX_BODY_BYTES); "
             "it cannot be replayed"
         )
+        return result
+    unstored = unstored_payload(cassette)
+    if unstored is not None:
+        result.error = unstored
         return result
     headers = [(k, v) for k, v in exchange.request_headers if k not in _TRANSPORT_HEADERS]
     started = time.perf_counter()
@@ -139,7 +166,10 @@ async def replay_cassettes(
             except CassetteError as error:
                 result = CassetteResult(path=str(path), error=str(error))
             else:
-                result = await replay_one(app, session, cassette, ignore, state)
+                try:
+                    result = await replay_one(app, session, cassette, ignore, state)
+                except CassetteFormatError as error:  # a recorded document that is not BSON
+                    result = CassetteResult(path=str(path), error=str(error.at(path)))
             results.append(result)
             if on_result is not None:
                 on_result(result)

@@ -15,10 +15,14 @@ HTTP_REQUEST_HEADERS = PREFIX + "http.request.headers"
 HTTP_REQUEST_BODY = PREFIX + "http.request.body"
 HTTP_REQUEST_BODY_SIZE = PREFIX + "http.request.body.size"
 """Bytes the client sent; larger than the stored body when it was truncated."""
+HTTP_REQUEST_BODY_TRUNCATED = PREFIX + "http.request.body.truncated"
+"""True when the stored request body was cut at the size cap. (Redaction can shorten a body
+too, so the size alone does not say whether it was cut.)"""
 HTTP_STATUS = PREFIX + "http.response.status_code"
 HTTP_RESPONSE_HEADERS = PREFIX + "http.response.headers"
 HTTP_RESPONSE_BODY = PREFIX + "http.response.body"
 HTTP_RESPONSE_BODY_SIZE = PREFIX + "http.response.body.size"
+HTTP_RESPONSE_BODY_TRUNCATED = PREFIX + "http.response.body.truncated"
 
 # MongoDB command span: lossless BSON bytes.
 MONGO_DATABASE = PREFIX + "mongo.database"

@@ -8,7 +8,10 @@ raises :class:`~timetracer.errors.ConfigError` naming the variable, the value an
 from __future__ import annotations
 
 import enum
+import fnmatch
+import functools
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,9 @@ DEFAULT_REDACT_FIELDS: tuple[str, ...] = (
     "privatekey",
     "authorization",
 )
+DEFAULT_EXCLUDE_PATHS: tuple[str, ...] = ("/health", "/healthz", "/livez", "/readyz", "/metrics")
+NO_EXCLUDED_PATHS = "none"
+"""The ``TIMETRACER_EXCLUDE_PATHS`` value that excludes nothing."""
 COMPRESSIONS: tuple[str, ...] = ("gzip", "zstd", "none")
 ON_MISS: tuple[str, ...] = ("error", "passthrough")
 LIVE_SYSTEMS: tuple[str, ...] = ("mongodb",)
@@ -36,6 +42,7 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 # Trace ids are 128-bit; sampling looks at the low 64 bits like the SDK's TraceIdRatioBased.
 _TRACE_ID_LOW_MASK = (1 << 64) - 1
+_EXCLUDE_PATHS_ALLOWED = "comma-separated path patterns starting with / or * (or none)"
 
 
 class Mode(str, enum.Enum):
@@ -75,6 +82,10 @@ class TraceConfig:
     """Header names (lower case) whose values never reach a cassette."""
     redact_fields: tuple[str, ...] = DEFAULT_REDACT_FIELDS
     """Field-name fragments (normalized) whose values never reach a cassette."""
+    redact_cards: bool = True
+    """Replace card numbers (13-19 digits passing the Luhn check) in bodies, queries, documents."""
+    exclude_paths: tuple[str, ...] = DEFAULT_EXCLUDE_PATHS
+    """Glob patterns of request paths passed through untouched: never recorded, never replayed."""
     ignore: tuple[str, ...] = ()
     """Replay: response paths left out of the comparison (``body.items.*.id``)."""
     replay_on_miss: str = "error"
@@ -103,6 +114,12 @@ class TraceConfig:
         if not self.live <= set(LIVE_SYSTEMS):
             raise ConfigError("live", ",".join(sorted(self.live)), ", ".join(LIVE_SYSTEMS))
         set_(self, "ignore", tuple(self.ignore))
+        set_(self, "exclude_paths", tuple(self.exclude_paths))
+        for pattern in self.exclude_paths:
+            if not _is_path_pattern(pattern):
+                raise ConfigError("exclude_paths", pattern, _EXCLUDE_PATHS_ALLOWED)
+        if not isinstance(self.redact_cards, bool):
+            raise ConfigError("redact_cards", self.redact_cards, "true | false")
         set_(self, "redact_headers", frozenset(h.lower() for h in self.redact_headers))
         # A fragment that normalizes to nothing ("-", "__") would match every field name.
         fields = dict.fromkeys(n for n in map(normalize_field_name, self.redact_fields) if n)
@@ -140,6 +157,10 @@ class TraceConfig:
             kwargs["redact_headers"] = DEFAULT_REDACT_HEADERS | set(_split_list(raw))
         if raw := get(envvars.TIMETRACER_REDACT_FIELDS):
             kwargs["redact_fields"] = DEFAULT_REDACT_FIELDS + tuple(_split_list(raw))
+        if raw := get(envvars.TIMETRACER_REDACT_CARDS):
+            kwargs["redact_cards"] = _parse_bool(envvars.TIMETRACER_REDACT_CARDS, raw)
+        if raw := get(envvars.TIMETRACER_EXCLUDE_PATHS):
+            kwargs["exclude_paths"] = _parse_exclude_paths(envvars.TIMETRACER_EXCLUDE_PATHS, raw)
         if raw := get(envvars.TIMETRACER_IGNORE):
             kwargs["ignore"] = tuple(_split_list(raw))
         if raw := get(envvars.TIMETRACER_REPLAY_ON_MISS):
@@ -158,6 +179,11 @@ class TraceConfig:
         """True in record mode."""
         return self.mode is Mode.RECORD
 
+    def excludes(self, path: str) -> bool:
+        """Whether requests to ``path`` are passed through without recording or replaying."""
+        pattern = exclusion_pattern(self.exclude_paths)
+        return pattern is not None and pattern.match(path) is not None
+
     def samples(self, trace_id: int) -> bool:
         """Whether the request with this trace id is recorded under ``sample_rate``."""
         if self.sample_rate >= 1:
@@ -166,6 +192,18 @@ class TraceConfig:
             return False
         bound = round(self.sample_rate * (1 << 64))
         return (trace_id & _TRACE_ID_LOW_MASK) < bound
+
+
+@functools.lru_cache(maxsize=8)
+def exclusion_pattern(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled regular expression matching any of ``patterns`` (None for no patterns).
+
+    Every pattern is a whole-path glob (``fnmatch`` syntax, case-sensitive like URL paths);
+    joining them into one expression keeps the per-request check a single match call.
+    """
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 def startup_config(environ: Mapping[str, str] | None = None) -> TraceConfig:
@@ -220,6 +258,21 @@ def _parse_size(variable: str, raw: str) -> int:
     if value < 0:
         raise ConfigError(variable, raw, "a whole number of bytes >= 0")
     return value
+
+
+def _is_path_pattern(pattern: object) -> bool:
+    # A request path always starts with "/"; a pattern that cannot match one is a typo
+    # ("health" for "/health") that would silently record what the user meant to exclude.
+    return isinstance(pattern, str) and pattern.startswith(("/", "*"))
+
+
+def _parse_exclude_paths(variable: str, raw: str) -> tuple[str, ...]:
+    if raw.lower() == NO_EXCLUDED_PATHS:
+        return ()
+    patterns = tuple(_split_list(raw))
+    if not all(map(_is_path_pattern, patterns)):
+        raise ConfigError(variable, raw, _EXCLUDE_PATHS_ALLOWED)
+    return patterns
 
 
 def _split_list(raw: str) -> Iterable[str]:

@@ -48,6 +48,20 @@ name contains one (case-insensitive, ``_`` and ``-`` ignored) is stored as ``[RE
 Added to the defaults: password, passwd, secret, token, apikey, credential, privatekey,
 authorization. Default: empty."""
 
+TIMETRACER_REDACT_CARDS = "TIMETRACER_REDACT_CARDS"
+"""``true`` replaces card numbers by ``[REDACTED]`` in JSON and form bodies, query strings and
+MongoDB documents: runs of 13 to 19 digits (single spaces or dashes allowed between them)
+starting with 2-6 and passing the Luhn check, in string values, and JSON numbers of that shape.
+``false`` keeps them. Default: ``true``."""
+
+TIMETRACER_EXCLUDE_PATHS = "TIMETRACER_EXCLUDE_PATHS"
+"""Comma-separated glob patterns matched against the whole request path (``*`` matches any
+characters, ``/`` included; ``?`` one character), e.g. ``/health,/metrics,/internal/*``. A
+matching request reaches the app untouched and nothing of it is recorded (its MongoDB calls
+included); in replay it is served by the app without being matched to a recording. Setting it
+replaces the default; ``none`` excludes nothing. Each pattern starts with ``/`` or ``*``.
+Default: ``/health,/healthz,/livez,/readyz,/metrics``."""
+
 TIMETRACER_IGNORE = "TIMETRACER_IGNORE"
 """Replay: comma-separated response paths left out of the comparison, e.g.
 ``body.created,body.items.*.id,headers.etag``. Default: empty."""
@@ -72,6 +86,8 @@ ALL: tuple[str, ...] = (
     TIMETRACER_MAX_REPLY_BYTES,
     TIMETRACER_REDACT_HEADERS,
     TIMETRACER_REDACT_FIELDS,
+    TIMETRACER_REDACT_CARDS,
+    TIMETRACER_EXCLUDE_PATHS,
     TIMETRACER_IGNORE,
     TIMETRACER_REPLAY_ON_MISS,
     TIMETRACER_LIVE,

@@ -13,6 +13,7 @@ The tree::
     │   └── WireProtocolError (ValueError)    a malformed MongoDB wire message
     ├── ReceiverError (OSError)               `timetracer collect` could not start
     ├── RequestRejected (ValueError)          an OTLP/HTTP request the receiver refuses
+    ├── DashboardError (OSError)              `timetracer dashboard` / `serve` could not run
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 Each subclass also derives from the builtin a caller would naturally catch, so
@@ -55,9 +56,18 @@ class CassetteFormatError(CassetteError, ValueError):
 
     def __init__(self, path: Path | str | None, cause: str) -> None:
         self.path = Path(path) if path is not None else None
-        self.cause = cause
+        # One line whatever the cause quotes: parser messages (protobuf's) span several.
+        self.cause = " ".join(cause.split())
         where = str(self.path) if self.path is not None else "<cassette bytes>"
-        super().__init__(f"{where}: {cause}")
+        super().__init__(f"{where}: {self.cause}")
+
+    def at(self, path: Path | str | None) -> CassetteFormatError:
+        """This error naming ``path``, when it was raised without knowing the file."""
+        if self.path is not None or path is None:
+            return self
+        located = CassetteFormatError(path, self.cause)
+        located.__cause__ = self.__cause__
+        return located
 
 
 class TruncatedPayloadError(CassetteError, ValueError):
@@ -107,6 +117,10 @@ class RequestRejected(TimetracerError, ValueError):
         self.status = status
         self.message = message
         super().__init__(f"{status}: {message}")
+
+
+class DashboardError(TimetracerError, OSError):
+    """The dashboard could not be written or served (address in use, unwritable output)."""
 
 
 class MissingDependencyError(TimetracerError, ImportError):

@@ -1,8 +1,11 @@
 """Keeping secrets out of cassettes: headers, JSON and form bodies, query strings, Mongo documents.
 
-Redaction runs at capture time, so a secret never rides on a span to any exporter. Each entry
-point first does a cheap byte scan for the configured field-name fragments and only parses and
-rewrites when one appears, so requests without secrets pay almost nothing.
+Redaction runs at capture time, so a secret never rides on a span to any exporter. Two kinds of
+rule apply: *fields* whose names contain a configured fragment (``password``, ``token``, ...)
+lose their whole value, and *card numbers* (13 to 19 digits that pass the Luhn checksum) are
+replaced wherever they appear in a string value. Each entry point first does a cheap byte scan
+for the field-name fragments and for a run of 13 digits, and only parses and rewrites when one
+appears, so requests without secrets pay almost nothing.
 """
 
 from __future__ import annotations
@@ -18,17 +21,77 @@ from timetracer.config import TraceConfig, normalize_field_name
 REDACTED = "[REDACTED]"
 # The start of a JSON member, ``"key":``; its value is found by scanning (see _value_end).
 _JSON_KEY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*')
+# The cheap pre-check folds data in one bytes.translate pass (C speed, no regular expression):
+# ASCII letters lower-cased, every digit made "0", and "_", "-", "+" (a space in a query) and
+# " " removed. Field names then compare as normalize_field_name compares them, and anything
+# that could be a card number, whatever separates its digit groups, is a run of 13 zeros.
+_FOLD_TABLE = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ123456789", b"abcdefghijklmnopqrstuvwxyz000000000"
+)
+_FOLD_DELETE = b"_-+ "
+_FOLDED_CARD = b"0" * 13
+# A card-number candidate: a whole run of 13-19 digits (single spaces or dashes between digit
+# groups), never a piece of a longer run. The first digit is 2-6, the ranges card networks issue
+# (Mastercard 2-series, Amex/Diners/JCB, Visa, Mastercard, Discover/UnionPay/Maestro): epoch
+# timestamps in milliseconds, microseconds and nanoseconds all start with 1 today and must not
+# be taken for cards.
+# The first digit comes first in the pattern (the lookbehinds follow it) so the regex engine
+# can skip ahead to candidate characters instead of trying every position.
+_CARD = re.compile(r"[2-6](?<![0-9][2-6])(?<![0-9][ -][2-6])(?:[ -]?[0-9]){12,18}(?![ -]?[0-9])")
+# The same shape on raw bytes, "+" (a space in a query string) a separator too: it confirms a
+# run of 13 folded zeros before anything is parsed, so epoch timestamps (which start with 1)
+# and long ids do not send every body down the careful path.
+_CARD_BYTES = re.compile(
+    rb"[2-6](?<![0-9][2-6])(?<![0-9][ +-][2-6])(?:[ +-]?[0-9]){12,18}(?![ +-]?[0-9])"
+)
+_SEPARATORS = re.compile(r"[ -]")
+# Standard span attributes the contrib ASGI middleware fills from the raw query string.
+_URL_ATTRIBUTES = ("http.url", "url.full")
+_QUERY_ATTRIBUTE = "url.query"
+
+
+def _fold(data: bytes) -> bytes:
+    return data.translate(_FOLD_TABLE, _FOLD_DELETE)
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of ASCII digits passes the Luhn checksum every card number carries."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = ord(char) - 48
+        if position % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def _card_or_text(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return REDACTED if luhn_valid(_SEPARATORS.sub("", text)) else text
+
+
+def redact_card_numbers(text: str) -> str:
+    """``text`` with every card number in it replaced by ``[REDACTED]``."""
+    return _CARD.sub(_card_or_text, text)
+
+
+def is_card_number(value: int) -> bool:
+    """Whether an integer (a JSON number) is shaped like a card number and passes Luhn."""
+    digits = str(value)
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_valid(digits)
 
 
 class Redactor:
-    """Applies one configuration's header and field rules."""
+    """Applies one configuration's header, field and card-number rules."""
 
     def __init__(self, config: TraceConfig) -> None:
         self._headers = config.redact_headers
         self._fields = config.redact_fields
-        # Byte scans run over lower-cased data with ``_`` and ``-`` removed, matching how
-        # field names are normalized, so ``api_key`` is found by the fragment ``apikey``.
-        self._needles = tuple(f.encode() for f in self._fields)
+        self._cards = config.redact_cards
+        # Byte scans run over folded data (see _fold), so ``api_key`` is found by ``apikey``.
+        self._needles = tuple(_fold(f.encode()) for f in self._fields)
 
     def is_secret_field(self, name: str) -> bool:
         """Whether a field with this name is stored redacted."""
@@ -36,17 +99,19 @@ class Redactor:
         return any(fragment in normalized for fragment in self._fields)
 
     def might_contain_secret(self, data: bytes) -> bool:
-        """Cheap pre-check: could ``data`` hold a field that must be redacted?
+        """Cheap pre-check: could ``data`` hold a field or a card number that must be redacted?
 
-        Escapes (``%77`` in a query, ``\\u0070`` in JSON) can spell a field name the byte scan
-        cannot see, so data containing them always takes the careful path.
+        Escapes (``%77`` in a query, ``\\u0070`` in JSON) can spell a field name or a digit the
+        byte scan cannot see, so data containing them always takes the careful path.
         """
-        if not self._needles or not data:
+        if not data or not (self._needles or self._cards):
             return False
         if b"%" in data or b"\\u" in data:
             return True
-        folded = data.lower().replace(b"_", b"").replace(b"-", b"")
-        return any(needle in folded for needle in self._needles)
+        folded = _fold(data)
+        if any(needle in folded for needle in self._needles):
+            return True
+        return self._cards and _FOLDED_CARD in folded and _CARD_BYTES.search(data) is not None
 
     def headers(self, pairs: Iterable[tuple[bytes, bytes]]) -> tuple[str, ...]:
         """ASGI header pairs as a flat ``name, value, ...`` tuple with secret values replaced."""
@@ -58,19 +123,46 @@ class Redactor:
         return tuple(flat)
 
     def query(self, query: str) -> str:
-        """A query string with secret parameters' values replaced; the rest kept as sent."""
+        """A query string with secret parameters' values replaced; the rest kept as sent.
+
+        A parameter is secret when its name is, or when its value (decoded, as the app reads
+        it) holds a card number.
+        """
         if not query or not self.might_contain_secret(query.encode("latin-1", "replace")):
             return query
         parts, changed = [], False
         for part in query.split("&"):
-            name, separator, _ = part.partition("=")
-            if separator and self.is_secret_field(unquote_plus(name)):
+            name, separator, value = part.partition("=")
+            if separator and (
+                self.is_secret_field(unquote_plus(name)) or self._holds_card(unquote_plus(value))
+            ):
                 part, changed = f"{name}={REDACTED}", True
             parts.append(part)
         return "&".join(parts) if changed else query
 
+    def url_attributes(
+        self, attributes: Mapping[str, Any], query: str, redacted_query: str
+    ) -> dict[str, str]:
+        """Replacements for the standard URL attributes that repeat a redacted query string.
+
+        The contrib ASGI middleware copies the raw query into ``http.url`` (and ``url.query``
+        under the newer HTTP conventions) when the span starts; those copies would carry the
+        secrets that :meth:`query` took out of timetracer's own attribute.
+        """
+        if redacted_query == query:
+            return {}
+        replaced: dict[str, str] = {}
+        for key in _URL_ATTRIBUTES:
+            value = attributes.get(key)
+            if isinstance(value, str) and "?" in value:
+                replaced[key] = f"{value.partition('?')[0]}?{redacted_query}"
+        if isinstance(attributes.get(_QUERY_ATTRIBUTE), str):
+            replaced[_QUERY_ATTRIBUTE] = redacted_query
+        return replaced
+
     def body(self, body: bytes, content_type: str) -> bytes:
-        """A JSON or form body with secret fields replaced; other bodies come back unchanged.
+        """A JSON or form body with secret fields and card numbers replaced; other bodies come
+        back unchanged.
 
         A body cut at the size cap (or otherwise not valid JSON) is redacted textually, member
         by member, so a secret in its stored part never survives.
@@ -85,7 +177,10 @@ class Redactor:
                 document = json.loads(body)
             except ValueError:
                 return self._json_text(body)
-            return json.dumps(self.document(document), separators=(",", ":")).encode()
+            redacted = self.document(document, check_numbers=True)
+            if redacted == document:
+                return body  # nothing was secret: the cassette keeps the bytes as sent
+            return json.dumps(redacted, separators=(",", ":")).encode()
         return body
 
     def _json_text(self, body: bytes) -> bytes:
@@ -99,18 +194,47 @@ class Redactor:
                 out += b'"' + REDACTED.encode() + b'"'
                 position = _value_end(body, position)
         out += body[position:]
+        if self._cards:
+            # latin-1 maps every byte to one character and back, so the rest stays as it was.
+            return redact_card_numbers(out.decode("latin-1")).encode("latin-1")
         return bytes(out)
 
-    def document(self, value: Any) -> Any:
-        """A copy of a JSON/BSON-like value with every secret field's value replaced."""
+    def document(self, value: Any, *, check_numbers: bool = False) -> Any:
+        """A copy of a JSON/BSON-like value with every secret field's value and every card
+        number in a string replaced.
+
+        ``check_numbers`` also replaces integers shaped like card numbers. JSON bodies use it;
+        MongoDB documents do not, because their 64-bit integers are cursor ids, counters and
+        random ids, and about one random 64-bit integer in eighteen passes the card checks:
+        redacting a cursor id would break the replay of every ``getMore``.
+        """
         if isinstance(value, Mapping):
             return {
-                key: REDACTED if self.is_secret_field(str(key)) else self.document(item)
+                key: REDACTED
+                if self.is_secret_field(str(key))
+                else self.document(item, check_numbers=check_numbers)
                 for key, item in value.items()
             }
-        if isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray)):
-            return [self.document(item) for item in value]
+        if isinstance(value, str):
+            # Only a string that holds a card is rebuilt: str subclasses (bson.Code) keep
+            # their type otherwise.
+            if self._cards and _CARD.search(value) is not None:
+                return redact_card_numbers(value)
+            return value
+        if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+            return [self.document(item, check_numbers=check_numbers) for item in value]
+        if (
+            check_numbers
+            and self._cards
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+            and is_card_number(value)
+        ):
+            return REDACTED
         return value
+
+    def _holds_card(self, text: str) -> bool:
+        return self._cards and redact_card_numbers(text) != text
 
 
 def _json_key(raw: bytes) -> str:

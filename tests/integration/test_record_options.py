@@ -31,6 +31,7 @@ def test_fastapi_records_one_trace_per_request_and_coexists_with_another_exporte
     cassette_dir = tmp_path / "cassettes"
     env = record_env("fastapi", "async", mongo, cassette_dir)
     env["TT_APP_DB"] = "options_fastapi"  # empty: the shared recordings seed their own databases
+    env["TIMETRACER_EXCLUDE_PATHS"] = "none"  # /health is excluded by default
     with otlp_sink() as sink:
         env["OTEL_TRACES_EXPORTER"] = "timetracer,otlp_proto_http"
         env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = sink.endpoint

@@ -324,3 +324,17 @@ async def test_after_a_failure_the_recorder_stops_recording_that_exchange(
     attributes = finished_attributes(memory)
     assert attr.HTTP_METHOD in attributes
     assert attr.HTTP_STATUS not in attributes
+
+
+async def test_a_redacted_body_is_not_marked_truncated(
+    tracer: Tracer, memory: InMemorySpanExporter
+) -> None:
+    body = b'{"user": "ann", "password": "a-rather-long-secret-value-indeed"}'
+
+    await run_exchange(tracer, TraceConfig(mode="record"), request=request_messages([body]))
+    attributes = finished_attributes(memory)
+
+    stored = attributes[attr.HTTP_REQUEST_BODY]
+    assert b"a-rather-long" not in stored
+    assert len(stored) < len(body)  # redaction shortened it ...
+    assert attributes[attr.HTTP_REQUEST_BODY_TRUNCATED] is False  # ... but nothing was cut

@@ -61,6 +61,8 @@ def test_every_variable_is_parsed_from_the_environ_mapping() -> None:
         envvars.TIMETRACER_MAX_REPLY_BYTES: "2048",
         envvars.TIMETRACER_REDACT_HEADERS: "X-Session, x-csrf ,",
         envvars.TIMETRACER_REDACT_FIELDS: "ssn, card_number",
+        envvars.TIMETRACER_REDACT_CARDS: "off",
+        envvars.TIMETRACER_EXCLUDE_PATHS: "/ping, /internal/* ,",
         envvars.TIMETRACER_IGNORE: "body.created, body.items.*.id",
         envvars.TIMETRACER_REPLAY_ON_MISS: "Passthrough",
         envvars.TIMETRACER_LIVE: "MongoDB",
@@ -80,6 +82,8 @@ def test_every_variable_is_parsed_from_the_environ_mapping() -> None:
     assert config.max_reply_bytes == 2048
     assert config.redact_headers == DEFAULT_REDACT_HEADERS | {"x-session", "x-csrf"}
     assert config.redact_fields == (*DEFAULT_REDACT_FIELDS, "ssn", "cardnumber")
+    assert config.redact_cards is False
+    assert config.exclude_paths == ("/ping", "/internal/*")
     assert config.ignore == ("body.created", "body.items.*.id")
     assert config.replay_on_miss == "passthrough"
     assert config.live == {"mongodb"}

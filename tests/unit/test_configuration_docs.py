@@ -35,9 +35,11 @@ def test_documented_defaults_match_the_code() -> None:
         envvars.TIMETRACER_COMPRESSION: f"`{config.compression}`",
         envvars.TIMETRACER_SAMPLE_RATE: f"`{config.sample_rate:g}`",
         envvars.TIMETRACER_ERRORS_ONLY: f"`{str(config.errors_only).lower()}`",
+        envvars.TIMETRACER_REDACT_CARDS: f"`{str(config.redact_cards).lower()}`",
         envvars.TIMETRACER_MAX_BODY_BYTES: f"`{config.max_body_bytes}`",
         envvars.TIMETRACER_MAX_REPLY_BYTES: f"`{config.max_reply_bytes}`",
         envvars.TIMETRACER_REPLAY_ON_MISS: f"`{config.replay_on_miss}`",
+        envvars.TIMETRACER_EXCLUDE_PATHS: f"`{','.join(config.exclude_paths)}`",
     }
     for name, default in expected.items():
         assert rows[name][-1] == default, name

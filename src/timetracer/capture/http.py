@@ -2,9 +2,12 @@
 
 The recorder wraps the ``receive`` and ``send`` callables handed to the contrib ASGI middleware.
 It never changes a message: the app sees the client's bytes and the client sees the app's.
-What it keeps is bounded by ``TIMETRACER_MAX_BODY_BYTES``, and it writes to the span at three
-moments only: when the span starts (request line and headers), when the request body ends,
-and when the response body ends (the span is still open then; the middleware ends it after).
+It never reads on the app's behalf either, so a body the app leaves unread stays unread (and
+unrecorded). What it keeps is bounded by ``TIMETRACER_MAX_BODY_BYTES``, and it writes to the
+span at three moments only: when the span starts (request line and headers), when the request
+body ends, and when the response body ends (the span is still open then; the middleware ends
+it after). An exchange cut short, by a client that went away (``http.disconnect``) or a send
+that failed, is recorded as far as it got, before the span ends.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from opentelemetry.trace import Span, SpanKind
 from timetracer import attributes as attr
 from timetracer.capture.body import BodyBuffer
 from timetracer.capture.route import route_template
-from timetracer.config import TraceConfig
+from timetracer.config import TraceConfig, exclusion_pattern
 from timetracer.failures import FailureLog, cause_of
 from timetracer.redaction import Redactor
 
@@ -37,6 +40,12 @@ class HttpCapture:
         self.config = config
         self.redactor = Redactor(config)
         self.failures = FailureLog(logger)
+        self._excluded_paths = exclusion_pattern(config.exclude_paths)
+
+    def excludes(self, scope: Message) -> bool:
+        """Whether this request's path is one that is passed through unrecorded."""
+        pattern = self._excluded_paths
+        return pattern is not None and pattern.match(scope.get("path", "")) is not None
 
 
 def _content_type(headers: Any) -> str:
@@ -90,12 +99,17 @@ class ExchangeRecorder:
             scope = self.scope
             redactor = self._capture.redactor
             query = scope.get("query_string", b"").decode("latin-1")
+            redacted_query = redactor.query(query)
             span.set_attributes(
                 {
                     attr.HTTP_METHOD: scope.get("method", "GET"),
                     attr.HTTP_PATH: scope.get("path", "/"),
-                    attr.HTTP_QUERY: redactor.query(query),
+                    attr.HTTP_QUERY: redacted_query,
                     attr.HTTP_REQUEST_HEADERS: redactor.headers(scope.get("headers", ())),
+                    # The middleware's own http.url / url.query repeat the query as sent.
+                    **redactor.url_attributes(
+                        getattr(span, "attributes", None) or {}, query, redacted_query
+                    ),
                 }
             )
         except Exception as exc:  # recording must never break the request
@@ -112,23 +126,35 @@ class ExchangeRecorder:
         message = await self._receive()
         if not self._decided:
             self._attach_current_span()
-        if self.span is not None and not self._request_done:
-            try:
-                self._observe_request(message)
-            except Exception as exc:  # recording must never break the request
-                self._fail("http-request-body", exc)
+        if self.span is not None:
+            if message.get("type") == "http.disconnect":
+                self._record_cut_short()
+            elif not self._request_done:
+                try:
+                    self._observe_request(message)
+                except Exception as exc:  # recording must never break the request
+                    self._fail("http-request-body", exc)
         return message
 
     async def send(self, message: Message) -> None:
         """The app's ``send``: the app's message, observed on its way out."""
         if not self._decided:
             self._attach_current_span()
+        try:
+            await self._send(message)
+        except BaseException:
+            # The client is gone or the task is being cancelled: keep what was delivered,
+            # while the span is still open, and let the app see its error unchanged.
+            if self.span is not None:
+                self._record_cut_short()
+            raise
+        # Observed once delivered, so the cassette holds what the client was sent; the
+        # middleware ends the span only after this returns.
         if self.span is not None:
             try:
                 self._observe_response(message)
             except Exception as exc:  # recording must never break the response
                 self._fail("http-response", exc)
-        await self._send(message)
 
     def _attach_current_span(self) -> None:
         # Fallback for middleware built without timetracer's server-request hook (an app that
@@ -141,16 +167,22 @@ class ExchangeRecorder:
             self._decided = True
 
     def _observe_request(self, message: Message) -> None:
-        if message.get("type") != "http.request" or self._request_body is None:
-            return
-        self._request_body.add(message.get("body", b""))
-        if message.get("more_body", False):
-            return
-        self._request_done = True
         body = self._request_body
+        if message.get("type") != "http.request" or body is None:
+            return
+        body.add(message.get("body", b""))
+        if not message.get("more_body", False):
+            self._record_request_body(body)
+
+    def _record_request_body(self, body: BodyBuffer) -> None:
+        self._request_done = True
         stored = self._capture.redactor.body(body.value(), _content_type(self.scope.get("headers")))
         self.span.set_attributes(  # type: ignore[union-attr]
-            {attr.HTTP_REQUEST_BODY: stored, attr.HTTP_REQUEST_BODY_SIZE: body.total}
+            {
+                attr.HTTP_REQUEST_BODY: stored,
+                attr.HTTP_REQUEST_BODY_SIZE: body.total,
+                attr.HTTP_REQUEST_BODY_TRUNCATED: body.truncated,
+            }
         )
 
     def _observe_response(self, message: Message) -> None:
@@ -159,13 +191,19 @@ class ExchangeRecorder:
             self._status = int(message.get("status", 0))
             self._response_headers = message.get("headers", ())
             return
-        if kind != "http.response.body" or self._response_body is None:
-            return
-        self._response_body.add(message.get("body", b""))
-        if message.get("more_body", False):
-            return
-        span = self.span
         body = self._response_body
+        if kind != "http.response.body" or body is None:
+            return
+        body.add(message.get("body", b""))
+        if not message.get("more_body", False):
+            self._record_response(body)
+
+    def _record_response(self, body: BodyBuffer) -> None:
+        span = self.span
+        request = self._request_body
+        if not self._request_done and request is not None and request.total:
+            # The app answered before reading the whole body: keep the part it read.
+            self._record_request_body(request)
         redactor = self._capture.redactor
         stored = redactor.body(body.value(), _content_type(self._response_headers))
         span.set_attributes(  # type: ignore[union-attr]
@@ -175,9 +213,29 @@ class ExchangeRecorder:
                 attr.HTTP_RESPONSE_HEADERS: redactor.headers(self._response_headers),
                 attr.HTTP_RESPONSE_BODY: stored,
                 attr.HTTP_RESPONSE_BODY_SIZE: body.total,
+                attr.HTTP_RESPONSE_BODY_TRUNCATED: body.truncated,
             }
         )
-        self._response_body = None
+        # The exchange is complete and the middleware is about to end the span: whatever
+        # passes after this (a late ``http.disconnect``) has nothing left to record.
+        self.span = None
+
+    def _record_cut_short(self) -> None:
+        """Record what passed of an exchange that ended early, while its span is still open.
+
+        A request body is kept as far as the app read it; a response that started is kept
+        with the bytes sent so far (the first ``max_body_bytes`` of them, and the count of
+        all), so a never-ending stream that the client left still makes a cassette.
+        """
+        try:
+            request = self._request_body
+            if not self._request_done and request is not None and request.total:
+                self._record_request_body(request)
+            if self._status and self._response_body is not None:
+                self._record_response(self._response_body)
+        except Exception as exc:  # recording must never break the request
+            self._fail("http-response", exc)
+        self.span = None
 
     def _fail(self, what: str, exc: Exception) -> None:
         self._capture.failures.report(

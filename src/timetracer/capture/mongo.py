@@ -18,15 +18,23 @@ from collections.abc import Mapping
 from typing import Any
 
 import bson
+from bson.codec_options import CodecOptions, DatetimeConversion
 from opentelemetry.trace import Span
 from pymongo import monitoring
 
 from timetracer import attributes as attr
+from timetracer.capture.exclusion import in_unrecorded_request
 from timetracer.config import TraceConfig
 from timetracer.failures import FailureLog, cause_of
 from timetracer.redaction import Redactor
 
 logger = logging.getLogger(__name__)
+
+# Decoding for redaction must re-encode to the same BSON: dates outside Python's datetime range
+# stay DatetimeMS instead of failing the whole capture.
+_REDACTION_CODEC: CodecOptions[dict[str, Any]] = CodecOptions(
+    datetime_conversion=DatetimeConversion.DATETIME_AUTO
+)
 
 # The parts of a hello reply that decide how a driver talks to the server.
 _HELLO_KEYS = (
@@ -77,8 +85,11 @@ class MongoCapture:
 
     def _wanted(self, span: Span) -> bool:
         # A command outside any request (start-up, scripts without a root span) has no parent
-        # and would make a one-call cassette; those are left uncaptured.
+        # and would make a one-call cassette; those are left uncaptured, and so are the calls
+        # of a request on an excluded path, which would otherwise make a cassette of their own.
         if not self.enabled or not span.is_recording() or getattr(span, "parent", None) is None:
+            return False
+        if in_unrecorded_request():
             return False
         return self.config.samples(span.get_span_context().trace_id)
 
@@ -128,7 +139,7 @@ class MongoCapture:
     ) -> None:
         raw = encode_document(document)
         if self.redactor.might_contain_secret(raw):
-            raw = bson.encode(self.redactor.document(bson.decode(raw)))
+            raw = bson.encode(self.redactor.document(bson.decode(raw, _REDACTION_CODEC)))
         if len(raw) > self.config.max_reply_bytes:
             attributes[size_key] = len(raw)
         else:

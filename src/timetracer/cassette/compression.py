@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import io
+import threading
 import zlib
+from typing import Any
 
 from timetracer.errors import CassetteFormatError, MissingDependencyError
 
@@ -15,6 +17,7 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
 GZIP_LEVEL = 6
 ZSTD_LEVEL = 3
+_local = threading.local()
 
 
 def sniff(data: bytes) -> str:
@@ -32,11 +35,21 @@ def compress(data: bytes, codec: str) -> bytes:
         # mtime=0 keeps identical cassettes byte-identical.
         return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
     if codec == "zstd":
-        # The content checksum lets reading detect a damaged frame instead of returning it.
-        return _zstd().ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compress(data)
+        return _zstd_compressor().compress(data)
     if codec == "none":
         return data
     raise ValueError(f"unknown compression {codec!r}: expected gzip | zstd | none")
+
+
+def _zstd_compressor() -> Any:
+    """This thread's zstd compressor: building one per cassette costs a third of compressing
+    it, and a compressor must not be shared between threads."""
+    compressor = getattr(_local, "zstd", None)
+    if compressor is None:
+        # The content checksum lets reading detect a damaged frame instead of returning it.
+        compressor = _zstd().ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
+        _local.zstd = compressor
+    return compressor
 
 
 def decompress(data: bytes, *, source: object = None, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:

@@ -2,7 +2,8 @@
 
 Encoding uses the OTLP exporter's own span encoder (``opentelemetry-exporter-otlp-proto-common``)
 so a cassette is byte-for-byte what an OTLP exporter would have sent, wrapped as ``TracesData``
-and stamped with the cassette format version.
+and stamped with the cassette format version. The exporter's hot path writes the same bytes
+directly with :func:`serialize_spans` (see ``otlp_proto``), several times faster.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from timetracer.attributes import FORMAT_VERSION
 from timetracer.cassette.compression import compress, decompress
 from timetracer.cassette.otlp_json import traces_data_from_json
+from timetracer.cassette.otlp_proto import SpanEncoder, Unsupported
 from timetracer.errors import CassetteFormatError
 
 CURRENT_FORMAT_VERSION = 1
@@ -40,6 +42,20 @@ def spans_to_traces_data(spans: Sequence[ReadableSpan]) -> TracesData:
     """One ``TracesData`` message for the given spans, stamped with the format version."""
     request = encode_spans(spans)
     return stamp(TracesData(resource_spans=request.resource_spans))
+
+
+def span_encoder() -> SpanEncoder:
+    """A fast span encoder; keep one per exporter (it caches keys, resources and scopes)."""
+    return SpanEncoder(CURRENT_FORMAT_VERSION)
+
+
+def serialize_spans(spans: Sequence[ReadableSpan], encoder: SpanEncoder | None = None) -> bytes:
+    """``spans_to_traces_data(spans).SerializeToString()``, byte for byte, written directly."""
+    try:
+        return (encoder or span_encoder()).traces_data(spans)
+    except Unsupported:
+        # An unusual value: the contrib encoder decides what becomes of it, as it always did.
+        return spans_to_traces_data(spans).SerializeToString()
 
 
 def encode_cassette(data: TracesData, compression: str) -> bytes:

@@ -17,7 +17,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, TracesData
 
 from timetracer import attributes as attr
-from timetracer.errors import MissingDependencyError, TruncatedPayloadError
+from timetracer.errors import CassetteFormatError, MissingDependencyError, TruncatedPayloadError
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -42,8 +42,19 @@ def attributes_of(key_values: Any) -> dict[str, Any]:
 def _pairs(flat: Any) -> Headers:
     if not flat:
         return ()
-    items = list(flat)
+    items = list(_typed(flat, tuple, "headers"))
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError("headers must be strings")
     return tuple(zip(items[0::2], items[1::2], strict=False))
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], key: str) -> Any:
+    """``value`` if it is None or of ``kind``; a file from elsewhere may hold anything."""
+    if value is not None and not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        wanted = " or ".join(k.__name__ for k in kinds)
+        raise TypeError(f"{key} is {type(value).__name__}, not {wanted}")
+    return value
 
 
 def decode_bson(raw: bytes) -> dict[str, Any]:
@@ -51,12 +62,18 @@ def decode_bson(raw: bytes) -> dict[str, Any]:
     try:
         import bson
         from bson.codec_options import CodecOptions, DatetimeConversion
+        from bson.errors import InvalidBSON
     except ImportError:
         raise MissingDependencyError("pymongo (bson)", "pymongo") from None
     options = CodecOptions(
         tz_aware=True, tzinfo=dt.timezone.utc, datetime_conversion=DatetimeConversion.DATETIME_AUTO
     )
-    return bson.decode(raw, codec_options=options)
+    try:
+        return bson.decode(raw, codec_options=options)
+    except InvalidBSON as exc:
+        # The caller knows the file; CassetteFormatError.at() adds it.
+        cause = f"holds a MongoDB document that is not BSON ({exc})"
+        raise CassetteFormatError(None, cause) from exc
 
 
 @dataclass(frozen=True)
@@ -74,15 +91,23 @@ class HttpExchange:
     response_headers: Headers
     response_body: bytes | None
     response_body_size: int
+    request_body_cut: bool | None = None
+    """Recorded truncation mark of the request body (None in files written without it)."""
+    response_body_cut: bool | None = None
+    """Recorded truncation mark of the response body (None in files written without it)."""
 
     @property
     def request_truncated(self) -> bool:
         """Whether the stored request body was cut at the size cap."""
+        if self.request_body_cut is not None:
+            return self.request_body_cut
         return self.request_body is not None and self.request_body_size > len(self.request_body)
 
     @property
     def response_truncated(self) -> bool:
         """Whether the stored response body was cut at the size cap."""
+        if self.response_body_cut is not None:
+            return self.response_body_cut
         return self.response_body is not None and self.response_body_size > len(self.response_body)
 
 
@@ -191,6 +216,16 @@ class Cassette:
             for scope_spans in resource_spans.scope_spans
             for span in scope_spans.spans
         ]
+        if not spans:
+            raise CassetteFormatError(path, "holds no spans: not a cassette")
+        try:
+            return cls._read(data, spans, path)
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
+            # A file that decodes as OTLP but was not written by timetracer, or was altered.
+            raise CassetteFormatError(path, f"not a timetracer recording ({exc})") from exc
+
+    @classmethod
+    def _read(cls, data: TracesData, spans: list[Span], path: Path | None) -> Cassette:
         ids = {span.span_id for span in spans}
         roots = [s for s in spans if not s.parent_span_id or s.parent_span_id not in ids]
         root = min(roots or spans, key=lambda s: s.start_time_unix_nano)
@@ -202,6 +237,8 @@ class Cassette:
         resource = (
             attributes_of(data.resource_spans[0].resource.attributes) if data.resource_spans else {}
         )
+        # Checked here, not when first shown: a start time no calendar holds is a bad file.
+        dt.datetime.fromtimestamp(root.start_time_unix_nano / 1e9, tz=dt.timezone.utc)
         return cls(
             data=data,
             path=path,
@@ -220,22 +257,28 @@ class Cassette:
 def _exchange(attrs: Mapping[str, Any]) -> HttpExchange | None:
     if attr.HTTP_METHOD not in attrs:
         return None
-    path = attrs.get(attr.HTTP_PATH, "/")
+
+    def get(key: str, kind: type, default: Any = None) -> Any:
+        return _typed(attrs.get(key, default), kind, key)
+
+    path = get(attr.HTTP_PATH, str, "/")
     status = attrs.get(attr.HTTP_STATUS)
     if status is None:
         status = attrs.get("http.response.status_code", attrs.get("http.status_code"))
     return HttpExchange(
-        method=attrs[attr.HTTP_METHOD],
-        route=attrs.get(attr.HTTP_ROUTE) or attrs.get("http.route") or path,
+        method=get(attr.HTTP_METHOD, str),
+        route=get(attr.HTTP_ROUTE, str) or _typed(attrs.get("http.route"), str, "route") or path,
         path=path,
-        query=attrs.get(attr.HTTP_QUERY, ""),
+        query=get(attr.HTTP_QUERY, str, ""),
         request_headers=_pairs(attrs.get(attr.HTTP_REQUEST_HEADERS)),
-        request_body=attrs.get(attr.HTTP_REQUEST_BODY),
-        request_body_size=int(attrs.get(attr.HTTP_REQUEST_BODY_SIZE, 0)),
-        status=int(status) if status is not None else None,
+        request_body=get(attr.HTTP_REQUEST_BODY, bytes),
+        request_body_size=get(attr.HTTP_REQUEST_BODY_SIZE, int, 0),
+        status=int(_typed(status, (int, str), "status")) if status is not None else None,
         response_headers=_pairs(attrs.get(attr.HTTP_RESPONSE_HEADERS)),
-        response_body=attrs.get(attr.HTTP_RESPONSE_BODY),
-        response_body_size=int(attrs.get(attr.HTTP_RESPONSE_BODY_SIZE, 0)),
+        response_body=get(attr.HTTP_RESPONSE_BODY, bytes),
+        response_body_size=get(attr.HTTP_RESPONSE_BODY_SIZE, int, 0),
+        request_body_cut=get(attr.HTTP_REQUEST_BODY_TRUNCATED, bool),
+        response_body_cut=get(attr.HTTP_RESPONSE_BODY_TRUNCATED, bool),
     )
 
 
@@ -258,20 +301,24 @@ def _is_mongo(span: Span) -> bool:
 
 def _mongo_call(span: Span) -> MongoCall:
     attrs = attributes_of(span.attributes)
+
+    def get(key: str, kind: type, default: Any = None) -> Any:
+        return _typed(attrs.get(key, default), kind, key)
+
     collection = attrs.get("db.mongodb.collection") or attrs.get("db.collection.name")
     return MongoCall(
         span_id=span.span_id.hex(),
-        command_name=attrs[attr.MONGO_COMMAND_NAME],
-        database=attrs.get(attr.MONGO_DATABASE, ""),
-        collection=collection,
+        command_name=get(attr.MONGO_COMMAND_NAME, str),
+        database=get(attr.MONGO_DATABASE, str, ""),
+        collection=_typed(collection, str, "db.collection.name"),
         start_ns=span.start_time_unix_nano,
         end_ns=span.end_time_unix_nano,
-        command_bson=attrs.get(attr.MONGO_COMMAND),
-        reply_bson=attrs.get(attr.MONGO_REPLY),
-        failure_bson=attrs.get(attr.MONGO_FAILURE),
-        server_bson=attrs.get(attr.MONGO_SERVER),
-        command_size=attrs.get(attr.MONGO_COMMAND_SIZE),
-        reply_size=attrs.get(attr.MONGO_REPLY_SIZE),
+        command_bson=get(attr.MONGO_COMMAND, bytes),
+        reply_bson=get(attr.MONGO_REPLY, bytes),
+        failure_bson=get(attr.MONGO_FAILURE, bytes),
+        server_bson=get(attr.MONGO_SERVER, bytes),
+        command_size=get(attr.MONGO_COMMAND_SIZE, int),
+        reply_size=get(attr.MONGO_REPLY_SIZE, int),
     )
 
 

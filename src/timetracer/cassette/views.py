@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from timetracer.cassette.model import Cassette, Headers, MongoCall
+from timetracer.errors import CassetteFormatError
 
 
 def relaxed_ejson(document: dict[str, Any] | None) -> Any:
@@ -107,6 +108,10 @@ def detail(cassette: Cassette) -> dict[str, Any]:
             ),
             "body_truncated": exchange.response_truncated,
         }
+    try:
+        calls = [call_view(call) for call in cassette.calls]
+    except CassetteFormatError as error:  # a damaged document: say which file holds it
+        raise error.at(cassette.path) from error.__cause__
     return {
         "path": str(cassette.path) if cassette.path else None,
         "trace_id": cassette.trace_id,
@@ -115,5 +120,5 @@ def detail(cassette: Cassette) -> dict[str, Any]:
         "error": cassette.error,
         "request": request,
         "response": response,
-        "calls": [call_view(call) for call in cassette.calls],
+        "calls": calls,
     }

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from timetracer.cassette import iter_cassette_paths, load_cassette
 from timetracer.cassette.model import Cassette
+from timetracer.cassette.naming import parse_cassette_name
 from timetracer.cassette.views import summary
+from timetracer.cli.since import parse_since
 from timetracer.errors import CassetteError
+
+_MS = 1_000_000
 
 
 def add_parser(commands: Any) -> None:
@@ -25,6 +30,13 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--status", type=int, help="only this response status")
     parser.add_argument("--route", help="only routes containing this text")
     parser.add_argument("--errors", action="store_true", help="only 5xx or failed requests")
+    parser.add_argument(
+        "--since",
+        type=parse_since,
+        metavar="WHEN",
+        help="only requests recorded since WHEN: an ISO date or time (2026-11-26, "
+        "2026-11-26T14:00Z; local time without an offset) or a time ago (30m, 2h, 1d, 1w)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -36,7 +48,24 @@ def _keep(cassette: Cassette, args: argparse.Namespace) -> bool:
         return False
     if args.route and (exchange is None or args.route not in exchange.route):
         return False
+    if args.since is not None and cassette.recorded_at < args.since:
+        return False
     return not (args.errors and not cassette.is_error)
+
+
+def _skip_by_name(path: Path, args: argparse.Namespace) -> bool:
+    """Whether the file name alone rules a cassette out, so it is never opened (a name that
+    does not parse, say a renamed file, is opened and filtered on its contents)."""
+    parsed = parse_cassette_name(path.name)
+    if parsed is None:
+        return False
+    start_ms_floor, method = parsed
+    # Names keep only the letters of a method (cassette_name): compare it the same way.
+    if args.method and method != re.sub(r"[^A-Z]", "", args.method.upper())[:16]:
+        return True
+    # The name holds the start time cut to the millisecond: it started before that + 1 ms.
+    since_ns = None if args.since is None else int(args.since.timestamp() * 1e9)
+    return since_ns is not None and start_ms_floor + _MS <= since_ns
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     bad = 0
     for path in iter_cassette_paths(args.dir):
+        if _skip_by_name(path, args):
+            continue
         try:
             cassette = load_cassette(path)
         except CassetteError as error:

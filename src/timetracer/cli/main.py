@@ -9,7 +9,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from timetracer.cli import collect_cmd, list_cmd, replay_cmd, run_cmd, show_cmd
+from timetracer.cli import (
+    collect_cmd,
+    dashboard_cmd,
+    diff_cmd,
+    doctor_cmd,
+    export_cmd,
+    list_cmd,
+    replay_cmd,
+    run_cmd,
+    serve_cmd,
+    show_cmd,
+)
 from timetracer.errors import TimetracerError
 from timetracer.version import __version__
 
@@ -34,7 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"timetracer {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    for module in (run_cmd, list_cmd, show_cmd, replay_cmd, collect_cmd):
+    for module in (
+        run_cmd,
+        list_cmd,
+        show_cmd,
+        diff_cmd,
+        export_cmd,
+        replay_cmd,
+        collect_cmd,
+        dashboard_cmd,
+        serve_cmd,
+        doctor_cmd,
+    ):
         module.add_parser(commands)
     return parser
 

@@ -81,7 +81,12 @@ class _Progress:
 def _line(result: Any) -> str:
     what = f"{result.method} {result.target}".strip() or result.path
     if result.error:
-        return f"ERROR {what}  {result.path}\n      {result.error}"
+        # One line per cassette that cannot be replayed: the file, then why. A load error's
+        # text already starts with the file.
+        if result.error.startswith(f"{result.path}: "):
+            return f"ERROR {result.error}"
+        head = result.path if what == result.path else f"{what}  {result.path}"
+        return f"ERROR {head}: {result.error}"
     verdict = "PASS " if result.passed else "FAIL "
     lines = [
         f"{verdict}{what}  ({result.recorded_status} -> {result.replayed_status})  {result.path}"

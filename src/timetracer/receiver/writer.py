@@ -10,7 +10,7 @@ from timetracer.cassette.compression import compress
 from timetracer.cassette.encoding import encode_cassette, stamp
 from timetracer.cassette.model import attributes_of
 from timetracer.cassette.naming import SUFFIX, root_cassette_name
-from timetracer.cassette.store import write_atomic
+from timetracer.cassette.store import remove_stale_partials, write_atomic
 from timetracer.failures import FailureLog, cause_of
 from timetracer.receiver.assembler import FinishedTrace
 from timetracer.receiver.stats import ReceiverStats
@@ -41,6 +41,26 @@ class CassetteWriter:
         self.stats = stats if stats is not None else ReceiverStats()
         self.failures = FailureLog(logger)
         self._on_write = on_write
+        self._swept = False
+
+    def _sweep_once(self) -> None:
+        # Before the first write: temporary files of a receiver or app killed mid-write.
+        if self._swept:
+            return
+        self._swept = True
+        try:
+            removed = remove_stale_partials(self.directory)
+        except OSError as exc:
+            # Not counted as a failure of its own: the write that follows reports an unusable
+            # directory once, as a write failure.
+            logger.debug("timetracer collect could not sweep %s: %s", self.directory, exc)
+            return
+        if removed:
+            logger.info(
+                "timetracer collect removed %d unfinished cassette write(s) left in %s",
+                removed,
+                self.directory,
+            )
 
     def write(self, finished: FinishedTrace) -> Path | None:
         """Write ``finished``; return its path, or None when it was skipped or failed."""
@@ -51,6 +71,7 @@ class CassetteWriter:
         name = root_cassette_name(
             attributes_of(root.attributes), root.name, finished.trace_id, root.start_time_unix_nano
         )
+        self._sweep_once()
         try:
             if (self.directory / name).exists():
                 name = f"{name.removesuffix(SUFFIX)}-{root.span_id.hex()}{SUFFIX}"
