@@ -1,0 +1,83 @@
+"""What every ``auto_setup`` shares: the tracer provider, the cassette exporter, the instrumentors.
+
+Everything here is idempotent, so calling ``auto_setup`` twice, or under
+``opentelemetry-instrument``, records each request once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from timetracer.capture.instrumentor import HttpCaptureInstrumentor, link_server_span
+from timetracer.config import Mode, TraceConfig
+from timetracer.integrations.sdk_internals import span_exporters
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_SPANS_OFF = ["receive", "send"]
+"""Per-message ASGI spans add cost and nothing a cassette needs."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What an ``auto_setup`` hands the framework instrumentation."""
+
+    config: TraceConfig
+    tracer_provider: TracerProvider | None
+    server_request_hook: Any
+
+
+def tracer_provider() -> TracerProvider:
+    """The SDK provider spans go to: the one already configured, else a new global one."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
+    provider = TracerProvider()
+    trace.set_tracer_provider(provider)
+    # set_tracer_provider refuses to replace a provider set meanwhile; use whichever won.
+    winner = trace.get_tracer_provider()
+    return winner if isinstance(winner, TracerProvider) else provider
+
+
+def ensure_cassette_exporter(provider: TracerProvider, config: TraceConfig) -> None:
+    """Add timetracer's exporter to ``provider`` unless one for the same directory is there."""
+    from timetracer_exporter import CassetteSpanExporter
+
+    wanted = config.cassette_dir.resolve()
+    for exporter in span_exporters(provider):
+        if isinstance(exporter, CassetteSpanExporter) and exporter.cassette_dir.resolve() == wanted:
+            return
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            CassetteSpanExporter(config=config), schedule_delay_millis=200, max_queue_size=16384
+        )
+    )
+
+
+def prepare(config: TraceConfig | None) -> Setup:
+    """Set up recording or replay for ``config`` (default: from the environment)."""
+    config = config or TraceConfig.from_env()
+    if config.mode is Mode.RECORD:
+        provider = tracer_provider()
+        ensure_cassette_exporter(provider, config)
+        capture = HttpCaptureInstrumentor()
+        if not capture.is_instrumented_by_opentelemetry:
+            capture.instrument(config=config)
+        from timetracer.plugins import enable_pymongo
+
+        enable_pymongo(config, tracer_provider=provider)
+        return Setup(config, provider, link_server_span)
+    if config.mode is Mode.REPLAY:
+        from timetracer_replay.instrumentor import ReplayInstrumentor, mark_replayed
+
+        replay = ReplayInstrumentor()
+        if not replay.is_instrumented_by_opentelemetry:
+            replay.instrument(config=config)
+        return Setup(config, None, mark_replayed)
+    return Setup(config, None, None)

@@ -1,0 +1,43 @@
+"""``auto_setup`` for FastAPI apps: one trace per request, never two.
+
+    from timetracer.integrations.fastapi import auto_setup
+    app = auto_setup(FastAPI())
+
+The contrib FastAPI instrumentor is used; FastAPI's own native tracing sees its middleware and
+stands aside, so each request is one trace and one cassette.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from timetracer.config import TraceConfig
+from timetracer.integrations._setup import INTERNAL_SPANS_OFF, prepare
+from timetracer.plugins import _require
+
+App = TypeVar("App")
+
+
+def auto_setup(app: App, config: TraceConfig | None = None) -> App:
+    """Record or replay ``app``'s requests as ``config`` (default: the environment) says.
+
+    An app already instrumented (for example under ``opentelemetry-instrument``) is left as it
+    is, so each request is recorded once.
+    """
+    _require("opentelemetry.instrumentation.fastapi", "fastapi")
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    setup = prepare(config)
+    if setup.server_request_hook is None or _instrumented(app):
+        return app
+    FastAPIInstrumentor.instrument_app(
+        app,  # type: ignore[arg-type]
+        server_request_hook=setup.server_request_hook,
+        tracer_provider=setup.tracer_provider,
+        exclude_spans=INTERNAL_SPANS_OFF,  # type: ignore[arg-type]
+    )
+    return app
+
+
+def _instrumented(app: Any) -> bool:
+    return bool(getattr(app, "_is_instrumented_by_opentelemetry", False))

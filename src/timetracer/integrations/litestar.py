@@ -1,0 +1,59 @@
+"""``auto_setup`` for Litestar apps, with Litestar's own OpenTelemetry middleware.
+
+    from timetracer.integrations.litestar import auto_setup
+    app = auto_setup(Litestar(route_handlers=[...]))
+
+A Litestar app is fully built by the time ``auto_setup`` sees it, too late for a plugin to add
+middleware; so Litestar's ``OpenTelemetryInstrumentationMiddleware`` is put around the app's
+ASGI handler instead, where every request passes after routing. An app that already has an
+``OpenTelemetryPlugin`` (its own, or added under ``opentelemetry-instrument``) is left as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from timetracer.config import TraceConfig
+from timetracer.integrations._setup import INTERNAL_SPANS_OFF, prepare
+from timetracer.plugins import _require
+
+App = TypeVar("App")
+
+
+def auto_setup(app: App, config: TraceConfig | None = None) -> App:
+    """Record or replay ``app``'s requests as ``config`` (default: the environment) says."""
+    _require("litestar", "litestar")
+    from litestar.plugins.opentelemetry import (
+        OpenTelemetryConfig,
+        OpenTelemetryInstrumentationMiddleware,
+    )
+
+    setup = prepare(config)
+    if setup.server_request_hook is None or _instrumented(app):
+        return app
+    options: dict[str, Any] = {
+        "server_request_hook_handler": setup.server_request_hook,
+        "exclude_spans": INTERNAL_SPANS_OFF,
+    }
+    if setup.tracer_provider is not None:
+        options["tracer_provider"] = setup.tracer_provider
+    handler = app.asgi_handler  # type: ignore[attr-defined]
+    app.asgi_handler = OpenTelemetryInstrumentationMiddleware(  # type: ignore[attr-defined]
+        handler, OpenTelemetryConfig(**options)
+    )
+    return app
+
+
+def _instrumented(app: Any) -> bool:
+    from litestar.plugins.opentelemetry import (
+        OpenTelemetryInstrumentationMiddleware,
+        OpenTelemetryPlugin,
+    )
+
+    if isinstance(getattr(app, "asgi_handler", None), OpenTelemetryInstrumentationMiddleware):
+        return True  # wrapped by an earlier auto_setup
+    try:
+        app.plugins.get(OpenTelemetryPlugin)
+    except KeyError:
+        return False
+    return True
