@@ -14,8 +14,9 @@ Variants, interleaved:
 
 Each is reported per wall-clock second and per CPU-second of the worker (user time plus the
 kernel's time in its writes). Wall time also counts the disk's waits and whatever else runs on
-the machine; CPU time is the work one core does per span, so the bar is judged on it (gzip,
-the default, writing to disk).
+the machine; CPU time is the work one core does per span, so the bar is judged on it: gzip
+(the default) writing to disk, and, to separate the exporter's cost from the file system's,
+the same writing to tmpfs.
 """
 
 from __future__ import annotations
@@ -153,6 +154,7 @@ def run(settings: Settings) -> dict[str, Any]:
                 ),
             }
     judged = median([r["cpu"] for r in rounds["gzip"]])
+    tmpfs = median([r["cpu"] for r in rounds[TMPFS_VARIANT]]) if TMPFS_VARIANT in rounds else None
     return {
         "spans": result["spans"],
         "spans_per_request": round(result["spans"] / settings.requests, 2),
@@ -161,6 +163,9 @@ def run(settings: Settings) -> dict[str, Any]:
             "rule": f">= {BAR_SPANS_PER_S} spans per CPU-second of one core, gzip to disk",
             "gzip_spans_per_cpu_s": round(judged),
             "met": judged >= BAR_SPANS_PER_S,
+            # The exporter's own cost, without the disk's: what code changes can move.
+            "gzip_tmpfs_spans_per_cpu_s": None if tmpfs is None else round(tmpfs),
+            "met_without_disk": None if tmpfs is None else tmpfs >= BAR_SPANS_PER_S,
         },
     }
 

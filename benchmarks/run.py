@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -86,17 +87,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     names = args.only or list(BENCHMARKS)
     workdir = Path(tempfile.mkdtemp(prefix="timetracer-bench-"))
+    settings = Settings(quick=args.quick, workdir=workdir)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     load_before = os.getloadavg()
+    began = time.monotonic()
     try:
         with NxServer(workdir / "nx-27017") as server:
-            settings = Settings(quick=args.quick, workdir=workdir, uri=server.uri)
-            results = run_all(names, settings)
+            results = run_all(names, replace(settings, uri=server.uri))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     document = {
         "started": started,
+        "elapsed_s": round(time.monotonic() - began, 1),
         "command": "python benchmarks/run.py" + (" --quick" if args.quick else ""),
         "quick": args.quick,
         "settings": {"rounds": settings.rounds, "requests_per_round": settings.requests},

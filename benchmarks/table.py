@@ -98,7 +98,7 @@ def _replay(result: dict[str, Any]) -> list[Row]:
 def _size(result: dict[str, Any]) -> list[Row]:
     per_request = result["bytes_per_request"]
     ratios = result["ratio_to_uncompressed"]
-    return [
+    rows: list[Row] = [
         (
             "3 size",
             f"bytes per request, {codec}",
@@ -108,6 +108,18 @@ def _size(result: dict[str, Any]) -> list[Row]:
         )
         for codec in per_request
     ]
+    proposal = result.get("proposal_zstd_dictionary", {}).get("bytes_per_request")
+    if proposal is not None:
+        rows.append(
+            (
+                "3 size",
+                "(proposal, not a format) zstd + 16 KiB dictionary",
+                f"{proposal:.0f} B",
+                f"x{proposal / per_request['none']:.2f} of none",
+                "",
+            )
+        )
+    return rows
 
 
 def _exporter(result: dict[str, Any]) -> list[Row]:
@@ -120,10 +132,19 @@ def _exporter(result: dict[str, Any]) -> list[Row]:
                 f"spans/s, {variant}: per CPU-s / per wall-s",
                 f"{cpu['spans_per_s']['median']:.0f} / {wall['spans_per_s']['median']:.0f}",
                 _ratio(cpu["ratio_to_encode_only"], " of encode-only (CPU)"),
-                _bar(result) if variant == "gzip" else "",
+                _exporter_bar(result, variant),
             )
         )
     return rows
+
+
+def _exporter_bar(result: dict[str, Any], variant: str) -> str:
+    if variant == "gzip":
+        return _bar(result)
+    without_disk = result["bar"].get("met_without_disk")
+    if variant == "gzip-tmpfs" and without_disk is not None:
+        return "met (no disk)" if without_disk else "MISSED (no disk)"
+    return ""
 
 
 def _memory(result: dict[str, Any]) -> list[Row]:

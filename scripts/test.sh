@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh || exit 1
 bash scripts/install-browser.sh
-.venv/bin/ruff check src exporters replay tests examples || exit 1
+.venv/bin/ruff check src exporters replay tests examples benchmarks || exit 1
 .venv/bin/python -m pytest --cov --cov-report=term:skip-covered "$@"
 status=$?
 if [ "$status" -eq 5 ]; then

@@ -109,6 +109,20 @@ def global_session() -> ReplaySession:
         return _session.start()
 
 
+def set_global_session(session: ReplaySession | None) -> ReplaySession | None:
+    """Make ``session`` the process-wide one (None: start a fresh one on next use); returns
+    the session it replaces.
+
+    ``enable_pymongo`` in replay mode installs its session here, so ``replay_cassette`` blocks
+    answer through the same responder its redirected clients reach; ``disable_pymongo`` puts
+    the previous one back. Neither session is started or stopped by this call.
+    """
+    global _session
+    with _session_lock:
+        previous, _session = _session, session
+    return previous
+
+
 @contextmanager
 def replay_cassette(
     cassette: Cassette | Path | str, *, session: ReplaySession | None = None, strict: bool = True
@@ -127,4 +141,11 @@ def replay_cassette(
         raise scope.misses[0]
 
 
-__all__ = ["ReplayMissError", "ReplayScope", "ReplaySession", "global_session", "replay_cassette"]
+__all__ = [
+    "ReplayMissError",
+    "ReplayScope",
+    "ReplaySession",
+    "global_session",
+    "replay_cassette",
+    "set_global_session",
+]

@@ -1,27 +1,37 @@
 """``enable_pymongo`` / ``enable_motor`` and their ``disable_*`` mirrors.
 
 In record mode they make every PyMongo, AsyncMongoClient and Motor command carry timetracer's
-payloads (the same hooks the distro uses under ``opentelemetry-instrument``); in replay mode
-they point every client created afterwards at the in-process responder. The mode comes from the
+payloads (the same hooks the distro uses under ``opentelemetry-instrument``) and make sure a
+tracer provider with the cassette exporter receives them; in replay mode they point every client
+created afterwards at the in-process responder. The mode comes from the
 :class:`~timetracer.config.TraceConfig` given, or from ``TIMETRACER_MODE``. Calling ``enable``
 twice changes nothing; ``disable`` restores what was there before.
+
+pymongo copies its listeners into a client when the client is built, so create clients after
+``enable_*``: a client built before keeps talking to its real server, unrecorded.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from timetracer.config import Mode, TraceConfig
 from timetracer.errors import MissingDependencyError
 
+# What each MongoDB extra needs importable: the driver, and contrib's instrumentor for capture.
+_PYMONGO_MODULES = ("pymongo", "opentelemetry.instrumentation.pymongo")
 
-@dataclass
+
+@dataclass(frozen=True)
 class _Enabled:
+    """What an ``enable_*`` call did: its mode, and how to undo it."""
+
     mode: Mode
-    undo: Any
+    undo: Callable[[], None]
 
 
 class _PymongoState:
@@ -35,75 +45,121 @@ class _PymongoState:
 _STATE = _PymongoState()
 
 
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a missing parent package ("opentelemetry.instrumentation")
+        return False
+
+
 def _require(module: str, extra: str) -> None:
-    if importlib.util.find_spec(module) is None:
+    """Raise :class:`MissingDependencyError` naming ``extra`` when ``module`` is missing."""
+    if not installed(module):
         raise MissingDependencyError(module, extra)
 
 
 def enable_pymongo(config: TraceConfig | None = None, *, tracer_provider: Any = None) -> bool:
     """Record (or replay) MongoDB calls as ``config`` says; return whether anything changed.
 
-    ``tracer_provider`` is the provider command spans go to when recording (default: the
-    global one). In replay mode create clients after this call: existing clients keep their
-    connections.
+    - ``record``: every command sent inside a span (a request's server span, or a root span you
+      open around a script) is recorded with its reply into that trace's cassette.
+      ``tracer_provider`` is where command spans go (default: the global provider; one is
+      installed, with timetracer's cassette exporter, when none is configured).
+    - ``replay``: clients created from now on talk to an in-process responder; commands are
+      answered from the pinned cassette (``config.cassette`` / ``TIMETRACER_CASSETTE``) or
+      from the ``replay_cassette()`` block they run in. Nothing changes when MongoDB is kept
+      live (``TIMETRACER_LIVE=mongodb``) or server-mode replay already runs.
+    - ``off``: nothing changes.
+
+    Returns False when already enabled (``disable_pymongo`` first to switch modes).
     """
-    _require("pymongo", "pymongo")
+    for module in _PYMONGO_MODULES:
+        _require(module, "pymongo")
     config = config or TraceConfig.from_env()
     with _STATE.lock:
         if _STATE.enabled is not None or config.mode is Mode.OFF:
             return False
         if config.mode is Mode.RECORD:
-            from timetracer.capture import pymongo_contrib
-            from timetracer.capture.mongo import MongoCapture
-
-            capture = MongoCapture(config)
-            capture.register_server_listener()
-            saved = pymongo_contrib.attach(capture, tracer_provider)
-            if saved is None:
-                return False  # already recording through the distro's hooks
-            _STATE.enabled = _Enabled(Mode.RECORD, (capture, saved))
-            return True
-        if "mongodb" in config.live:
+            undo = _start_recording(config, tracer_provider)
+        else:
+            undo = _start_replay(config)
+        if undo is None:
             return False
-        from timetracer.cassette import load_cassette
-        from timetracer_replay.instrumentor import ReplayInstrumentor
-        from timetracer_replay.session import ReplaySession, scope_for
-
-        if ReplayInstrumentor().is_instrumented_by_opentelemetry:
-            return False  # server-mode replay already redirects clients
-        # A pinned cassette answers every command; otherwise replay_cassette() blocks decide.
-        pinned = scope_for(load_cassette(config.cassette)) if config.cassette else None
-        passthrough = config.replay_on_miss == "passthrough"
-        session = ReplaySession(pinned, passthrough=passthrough).start()
-        _STATE.enabled = _Enabled(Mode.REPLAY, session)
+        _STATE.enabled = _Enabled(config.mode, undo)
         return True
 
 
+def _start_recording(config: TraceConfig, tracer_provider: Any) -> Callable[[], None] | None:
+    from timetracer.capture import pymongo_contrib
+    from timetracer.capture.mongo import MongoCapture
+    from timetracer.integrations._setup import ensure_cassette_exporter, sdk_tracer_provider
+
+    if pymongo_contrib.recording_through_distro():
+        return None  # opentelemetry-instrument already records every command
+    provider = tracer_provider if tracer_provider is not None else sdk_tracer_provider()
+    ensure_cassette_exporter(provider, config)
+    capture = MongoCapture(config)
+    capture.register_server_listener()
+    saved = pymongo_contrib.attach(capture, provider)
+    if saved is None:
+        return None
+
+    def undo() -> None:
+        capture.enabled = False  # its heartbeat listener stays registered: pymongo keeps it
+        pymongo_contrib.detach(saved)
+
+    return undo
+
+
+def _start_replay(config: TraceConfig) -> Callable[[], None] | None:
+    if "mongodb" in config.live:
+        return None  # MongoDB is kept live: clients are left alone
+    from timetracer.cassette import load_cassette
+    from timetracer_replay.instrumentor import ReplayInstrumentor
+    from timetracer_replay.session import ReplaySession, scope_for, set_global_session
+
+    if ReplayInstrumentor().is_instrumented_by_opentelemetry:
+        return None  # server-mode replay already redirects clients
+    # Load before redirecting anything: a missing cassette must fail with nothing changed.
+    pinned = scope_for(load_cassette(config.cassette)) if config.cassette else None
+    passthrough = config.replay_on_miss == "passthrough"
+    session = ReplaySession(pinned, passthrough=passthrough).start()
+    # replay_cassette() blocks without a session of their own answer through this one.
+    previous = set_global_session(session)
+
+    def undo() -> None:
+        set_global_session(previous)
+        session.stop()
+
+    return undo
+
+
 def disable_pymongo() -> bool:
-    """Undo :func:`enable_pymongo`; return whether anything changed."""
+    """Undo :func:`enable_pymongo`; return whether anything changed.
+
+    Recording: the hooks pymongo's instrumentation had before are back (an app's own hooks
+    included), and pymongo is uninstrumented if ``enable_pymongo`` instrumented it. Replay: the
+    responder stops and clients are constructed normally again (clients built while replay was
+    on keep their redirected connection: close them).
+    """
     with _STATE.lock:
         enabled, _STATE.enabled = _STATE.enabled, None
     if enabled is None:
         return False
-    if enabled.mode is Mode.RECORD:
-        from timetracer.capture import pymongo_contrib
-
-        capture, saved = enabled.undo
-        capture.enabled = False
-        pymongo_contrib.detach(saved)
-    else:
-        enabled.undo.stop()
+    enabled.undo()
     return True
 
 
 def enable_motor(config: TraceConfig | None = None, *, tracer_provider: Any = None) -> bool:
-    """:func:`enable_pymongo` for Motor apps (Motor runs PyMongo underneath)."""
+    """:func:`enable_pymongo` for Motor apps (Motor runs PyMongo underneath, so the two share
+    one state: enabling either enables both)."""
     _require("motor", "motor")
     return enable_pymongo(config, tracer_provider=tracer_provider)
 
 
 def disable_motor() -> bool:
-    """Undo :func:`enable_motor`."""
+    """Undo :func:`enable_motor` (the same as :func:`disable_pymongo`)."""
     return disable_pymongo()
 
 

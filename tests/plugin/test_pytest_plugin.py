@@ -19,6 +19,7 @@ from tests.unit.replay_support import (
     write_recording,
 )
 from tests.unit.spans import START_NS
+from timetracer import attributes as attr
 from timetracer.cassette import load_cassette
 
 SECOND = 1_000_000_000
@@ -166,6 +167,23 @@ def test_an_app_that_cannot_be_imported_fails_every_cassette_saying_why(
     )
 
 
+def test_a_request_that_cannot_be_replayed_fails_saying_why(
+    pytester: pytest.Pytester, tracer: Tracer, memory: InMemorySpanExporter, shop_app: str
+) -> None:
+    # Only the first 8 bytes of a 4096-byte body were stored (over TIMETRACER_MAX_BODY_BYTES).
+    recording = {
+        **item_recording("a"),
+        "request_body": b'{"sku": ',
+        "overrides": {attr.HTTP_REQUEST_BODY_SIZE: 4096},
+    }
+    write_recording(pytester.path / "cassettes", tracer, memory, **recording)
+
+    result = run_cassettes(pytester, shop_app)
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the request body was cut at 8 of 4096 bytes*cannot be replayed"])
+
+
 def test_a_recording_without_a_request_is_skipped(
     pytester: pytest.Pytester, tracer: Tracer, memory: InMemorySpanExporter, shop_app: str
 ) -> None:
@@ -254,6 +272,16 @@ def test_with_blocks(timetracer_replay):
         client = MongoClient("mongodb://db.invalid:27017/", serverSelectionTimeoutMS=2000)
         assert client.db.items.find_one({"sku": "a"})["sku"] == "a"
     assert scope.answered >= 1
+
+
+def test_a_with_block_raises_on_leaving_when_a_call_missed(timetracer_replay):
+    from timetracer.errors import ReplayMissError
+
+    with pytest.raises(ReplayMissError, match="no recorded MongoDB call answers find"):
+        with timetracer_replay("recorded/item.cassette"):
+            client = MongoClient("mongodb://db.invalid:27017/", serverSelectionTimeoutMS=2000)
+            with pytest.raises(OperationFailure):
+                client.db.items.find_one({"sku": "zz"})
 """
 
 
@@ -271,7 +299,7 @@ def test_a_marked_test_is_answered_from_its_cassette_and_fails_on_a_miss(
 
     result = pytester.runpytest("--timetracer-record-mode", "none")
 
-    result.assert_outcomes(passed=2, failed=2)
+    result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines(
         [
             "*test_asks_for_something_never_recorded*",

@@ -202,6 +202,10 @@ def test_new_episodes_replays_what_was_recorded_and_appends_new_calls(
     ]
     assert added == [{"sku": "b"}]
 
+    grown_bytes = cassette.read_bytes()
+    pytester.runpytest("--timetracer-record-mode", "new_episodes").assert_outcomes(passed=1)
+    assert cassette.read_bytes() == grown_bytes  # nothing new: the file is left alone
+
     offline(monkeypatch, database, dead_uri)
     pytester.runpytest().assert_outcomes(passed=1)
 

@@ -265,3 +265,43 @@ def test_calls_that_did_not_align_are_listed_in_the_second_recordings_order(
         ("added", "insert", None, 1),
         ("changed", "find", 2, 2),
     ]
+
+
+def test_a_call_that_failed_in_one_recording_only_is_changed(recorded: Recorder) -> None:
+    failure = {"ok": 0.0, "errmsg": "unknown operator: $bogus", "code": 2}
+    failed = mongo_attributes(find("a"), failure=failure)
+
+    [call] = diff_cassettes(recorded(calls=[FIND_A]), recorded(calls=[failed])).calls
+
+    assert call.status == "changed"
+    assert {(c.where, c.kind) for c in call.changes} == {
+        ("reply", "removed"),
+        ("failure", "added"),
+    }
+
+
+def test_two_recordings_without_requests_compare_only_their_calls(
+    tracer: Tracer, memory: InMemorySpanExporter
+) -> None:
+    def script() -> Cassette:
+        with tracer.start_as_current_span("nightly-job") as root:
+            pass
+        spans = spans_of(memory.get_finished_spans(), root.get_span_context().trace_id)
+        return Cassette.from_traces_data(spans_to_traces_data(spans))
+
+    diff = diff_cassettes(script(), script())
+
+    assert (diff.request, diff.response, diff.calls) == ((), (), ())
+    assert diff.identical
+
+
+def test_generated_values_include_extended_json_uuids_but_not_chosen_values() -> None:
+    from timetracer.cassette.jsondiff import generated
+
+    assert generated({"$binary": {"base64": "AAAA", "subType": "04"}})
+    assert generated({"$oid": "65a000000000000000000001"})
+    assert generated("2026-11-26 14:37")
+    assert not generated({"$binary": {"base64": "AAAA", "subType": "00"}})
+    assert not generated("sku-0001")
+    assert not generated(42)
+    assert repr(ABSENT) == "(absent)"

@@ -23,7 +23,7 @@ from opentelemetry.trace import Tracer
 from tests.unit.replay_support import item_recording, write_recording
 from timetracer.cli import serve_cmd
 from timetracer.cli.main import main
-from timetracer.dashboard.server import TOKEN_HEADER
+from timetracer.dashboard.handler import TOKEN_HEADER
 from timetracer_replay import session as session_module
 
 

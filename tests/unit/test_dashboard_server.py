@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,9 @@ from tests.support.dashboard_cassettes import NESTED, UNREADABLE, build_director
 from tests.unit.replay_support import item_recording, shop_app, write_recording
 from timetracer.cassette.store import write_atomic
 from timetracer.dashboard import CassetteCatalog, DashboardServer
+from timetracer.dashboard.handler import TOKEN_HEADER, host_allowed
 from timetracer.dashboard.page import LIVE_CSP
 from timetracer.dashboard.replay import ReplayAction
-from timetracer.dashboard.server import TOKEN_HEADER, host_allowed
 from timetracer.errors import DashboardError
 from timetracer_replay.session import ReplaySession
 
@@ -338,3 +339,18 @@ def test_close_is_idempotent(directory: Path) -> None:
 
     served.close()
     served.close()
+
+
+def test_a_directory_removed_while_serving_answers_404_not_a_crash(tmp_path: Path) -> None:
+    directory = served_directory(tmp_path)
+    served = DashboardServer(("127.0.0.1", 0), CassetteCatalog(directory)).start()
+    try:
+        shutil.rmtree(directory)
+
+        status, _, body = request(served, "GET", "/api/cassettes")
+
+        assert status == 404
+        assert "no such cassette" in json.loads(body)["error"]
+        assert request(served, "GET", "/")[0] == 200  # still serving
+    finally:
+        served.close()

@@ -327,3 +327,32 @@ def test_the_real_installation_of_this_project_passes(tmp_path: Path) -> None:
     assert real.has_file("fastapi", "fastapi/telemetry/__init__.py")
     assert real.version("opentelemetry-instrumentation-litestar") is None
     assert real.has_file("no-such-distribution-zz9", "x.py") is False
+
+
+@pytest.mark.parametrize(
+    ("extra", "status", "words"),
+    [
+        ({"TIMETRACER_SAMPLE_RATE": "0"}, WARN, "records nothing"),
+        ({"TIMETRACER_SAMPLE_RATE": "0.25"}, OK, "25% of requests are recorded"),
+        ({"TIMETRACER_ERRORS_ONLY": "true"}, WARN, "only requests that answer 5xx or raise"),
+    ],
+)
+def test_sampling_that_keeps_few_requests_is_pointed_out(
+    tmp_path: Path, extra: dict[str, str], status: str, words: str
+) -> None:
+    [sampling] = by_check(run_checks(record_env(tmp_path, **extra), healthy()), "sampling")
+
+    assert sampling.status == status
+    assert words in sampling.message
+
+
+def test_a_pinned_cassette_that_exists_is_fine(
+    tmp_path: Path, tracer: Tracer, memory: InMemorySpanExporter
+) -> None:
+    trace_id = record_request(tracer)
+    written = write_cassette(tmp_path, spans_of(memory.get_finished_spans(), trace_id))
+    env = record_env(tmp_path, TIMETRACER_MODE="replay", TIMETRACER_CASSETTE=str(written))
+
+    [pinned] = by_check(run_checks(env, healthy()), "cassettes")
+
+    assert (pinned.status, pinned.message) == (OK, f"replaying the pinned cassette {written}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from timetracer.errors import CassetteFormatError, CassetteNotFoundError
 
 def read_traces_data(path: Path | str) -> TracesData:
     """The ``TracesData`` of one cassette file (any compression, protobuf or OTLP/JSON)."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)  # listing thousands: parse once
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -40,5 +41,26 @@ def iter_cassette_paths(location: Path | str) -> Iterator[Path]:
         return
     if not location.is_dir():
         raise CassetteNotFoundError(location)
-    found = [p for p in location.rglob("*") if is_cassette_name(p.name) and p.is_file()]
+    found = [Path(found) for found in _cassette_files(str(location))]
     yield from sorted(found, key=lambda p: (p.name, str(p)))
+
+
+def _cassette_files(directory: str) -> Iterator[str]:
+    """Every cassette file under ``directory``, as ``Path.rglob("*")`` and ``is_file()`` find
+    them (symlinked directories are not entered, symlinked files count, unreadable directories
+    are passed over), with ``os.scandir``: rglob costs ten times more per directory entry."""
+    pending = [directory]
+    while pending:
+        try:
+            entries = os.scandir(pending.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif is_cassette_name(entry.name) and entry.is_file():
+                        yield entry.path
+                except OSError:
+                    continue

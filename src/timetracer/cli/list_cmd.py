@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from timetracer.cassette import iter_cassette_paths, load_cassette
+from timetracer.cassette import iter_cassette_paths
 from timetracer.cassette.model import Cassette
 from timetracer.cassette.naming import parse_cassette_name
+from timetracer.cassette.summary import CassetteSummary, load_summary
 from timetracer.cassette.views import summary
 from timetracer.cli.since import parse_since
 from timetracer.errors import CassetteError
@@ -40,7 +41,7 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _keep(cassette: Cassette, args: argparse.Namespace) -> bool:
+def _keep(cassette: Cassette | CassetteSummary, args: argparse.Namespace) -> bool:
     exchange = cassette.exchange
     if args.method and (exchange is None or exchange.method.upper() != args.method.upper()):
         return False
@@ -73,10 +74,11 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     bad = 0
     for path in iter_cassette_paths(args.dir):
-        if _skip_by_name(path, args):
+        # Parsing a name costs as much as reading a summary: only done when it can rule out.
+        if (args.method or args.since is not None) and _skip_by_name(path, args):
             continue
         try:
-            cassette = load_cassette(path)
+            cassette = load_summary(path)
         except CassetteError as error:
             bad += 1
             print(f"timetracer: skipped {error}", file=sys.stderr)

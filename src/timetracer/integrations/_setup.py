@@ -23,6 +23,12 @@ logger = logging.getLogger(__name__)
 INTERNAL_SPANS_OFF = ["receive", "send"]
 """Per-message ASGI spans add cost and nothing a cassette needs."""
 
+# The same batching the distro sets through OTEL_BSP_*: cassettes appear a fraction of a second
+# after the request, and a burst of requests does not overflow the queue (a dropped span would
+# leave a cassette missing a call).
+_SCHEDULE_DELAY_MILLIS = 200
+_MAX_QUEUE_SIZE = 16384
+
 
 @dataclass(frozen=True)
 class Setup:
@@ -30,10 +36,12 @@ class Setup:
 
     config: TraceConfig
     tracer_provider: TracerProvider | None
+    """Where server spans go (record mode); None: the global provider."""
     server_request_hook: Any
+    """The ASGI middleware's ``server_request_hook``; None in off mode (leave the app alone)."""
 
 
-def tracer_provider() -> TracerProvider:
+def sdk_tracer_provider() -> TracerProvider:
     """The SDK provider spans go to: the one already configured, else a new global one."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
@@ -42,20 +50,37 @@ def tracer_provider() -> TracerProvider:
     trace.set_tracer_provider(provider)
     # set_tracer_provider refuses to replace a provider set meanwhile; use whichever won.
     winner = trace.get_tracer_provider()
-    return winner if isinstance(winner, TracerProvider) else provider
+    if isinstance(winner, TracerProvider):
+        return winner
+    # A non-SDK provider (a vendor's) is global: ours still records, passed explicitly.
+    logger.warning(
+        "timetracer: the global tracer provider is a %s, not an SDK TracerProvider; "
+        "recording through a provider of its own",
+        type(winner).__name__,
+    )
+    return provider
 
 
-def ensure_cassette_exporter(provider: TracerProvider, config: TraceConfig) -> None:
+def ensure_cassette_exporter(provider: Any, config: TraceConfig) -> None:
     """Add timetracer's exporter to ``provider`` unless one for the same directory is there."""
     from timetracer_exporter import CassetteSpanExporter
 
+    if not callable(getattr(provider, "add_span_processor", None)):
+        logger.warning(
+            "timetracer: cannot add the cassette exporter to a %s; give it a "
+            "BatchSpanProcessor(CassetteSpanExporter()) yourself",
+            type(provider).__name__,
+        )
+        return
     wanted = config.cassette_dir.resolve()
     for exporter in span_exporters(provider):
         if isinstance(exporter, CassetteSpanExporter) and exporter.cassette_dir.resolve() == wanted:
             return
     provider.add_span_processor(
         BatchSpanProcessor(
-            CassetteSpanExporter(config=config), schedule_delay_millis=200, max_queue_size=16384
+            CassetteSpanExporter(config=config),
+            schedule_delay_millis=_SCHEDULE_DELAY_MILLIS,
+            max_queue_size=_MAX_QUEUE_SIZE,
         )
     )
 
@@ -64,14 +89,16 @@ def prepare(config: TraceConfig | None) -> Setup:
     """Set up recording or replay for ``config`` (default: from the environment)."""
     config = config or TraceConfig.from_env()
     if config.mode is Mode.RECORD:
-        provider = tracer_provider()
+        provider = sdk_tracer_provider()
         ensure_cassette_exporter(provider, config)
         capture = HttpCaptureInstrumentor()
         if not capture.is_instrumented_by_opentelemetry:
             capture.instrument(config=config)
-        from timetracer.plugins import enable_pymongo
+        from timetracer.plugins import _PYMONGO_MODULES, enable_pymongo, installed
 
-        enable_pymongo(config, tracer_provider=provider)
+        # An app without MongoDB (or without the pymongo extra) still records its requests.
+        if all(map(installed, _PYMONGO_MODULES)):
+            enable_pymongo(config, tracer_provider=provider)
         return Setup(config, provider, link_server_span)
     if config.mode is Mode.REPLAY:
         from timetracer_replay.instrumentor import ReplayInstrumentor, mark_replayed

@@ -4,7 +4,9 @@
     app = auto_setup(FastAPI())
 
 The contrib FastAPI instrumentor is used; FastAPI's own native tracing sees its middleware and
-stands aside, so each request is one trace and one cassette.
+stands aside, so each request is one trace and one cassette. An app that has the middleware
+already (instrumented by you, or under ``opentelemetry-instrument``) keeps it, with timetracer's
+hook chained after yours.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, TypeVar
 
 from timetracer.config import TraceConfig
 from timetracer.integrations._setup import INTERNAL_SPANS_OFF, prepare
+from timetracer.integrations.asgi_stack import chain_when_built
 from timetracer.plugins import _require
 
 App = TypeVar("App")
@@ -21,14 +24,17 @@ App = TypeVar("App")
 def auto_setup(app: App, config: TraceConfig | None = None) -> App:
     """Record or replay ``app``'s requests as ``config`` (default: the environment) says.
 
-    An app already instrumented (for example under ``opentelemetry-instrument``) is left as it
-    is, so each request is recorded once.
+    Returns ``app`` itself. With the mode ``off`` the app is left untouched. Calling it again,
+    or under ``opentelemetry-instrument``, changes nothing more: each request is recorded once.
     """
     _require("opentelemetry.instrumentation.fastapi", "fastapi")
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     setup = prepare(config)
-    if setup.server_request_hook is None or _instrumented(app):
+    if setup.server_request_hook is None:
+        return app
+    if _instrumented(app):
+        chain_when_built(app, setup.server_request_hook)
         return app
     FastAPIInstrumentor.instrument_app(
         app,  # type: ignore[arg-type]

@@ -5,8 +5,9 @@
 
 A Litestar app is fully built by the time ``auto_setup`` sees it, too late for a plugin to add
 middleware; so Litestar's ``OpenTelemetryInstrumentationMiddleware`` is put around the app's
-ASGI handler instead, where every request passes after routing. An app that already has an
-``OpenTelemetryPlugin`` (its own, or added under ``opentelemetry-instrument``) is left as it is.
+ASGI handler instead, where Litestar itself puts its ``OpenTelemetryPlugin``'s middleware. An app
+that has one already (its own ``OpenTelemetryPlugin``, or one added under
+``opentelemetry-instrument``) keeps it, with timetracer's hook chained after its own.
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ from typing import Any, TypeVar
 
 from timetracer.config import TraceConfig
 from timetracer.integrations._setup import INTERNAL_SPANS_OFF, prepare
+from timetracer.integrations.asgi_stack import chain_into_stack
 from timetracer.plugins import _require
 
 App = TypeVar("App")
 
 
 def auto_setup(app: App, config: TraceConfig | None = None) -> App:
-    """Record or replay ``app``'s requests as ``config`` (default: the environment) says."""
+    """Record or replay ``app``'s requests as ``config`` (default: the environment) says.
+
+    Returns ``app`` itself. With the mode ``off`` the app is left untouched. Calling it again,
+    or under ``opentelemetry-instrument``, changes nothing more: each request is recorded once.
+    """
     _require("litestar", "litestar")
     from litestar.plugins.opentelemetry import (
         OpenTelemetryConfig,
@@ -29,7 +35,11 @@ def auto_setup(app: App, config: TraceConfig | None = None) -> App:
     )
 
     setup = prepare(config)
-    if setup.server_request_hook is None or _instrumented(app):
+    if setup.server_request_hook is None:
+        return app
+    handler = app.asgi_handler  # type: ignore[attr-defined]
+    if _instrumented(app):
+        chain_into_stack(handler, setup.server_request_hook)
         return app
     options: dict[str, Any] = {
         "server_request_hook_handler": setup.server_request_hook,
@@ -37,7 +47,6 @@ def auto_setup(app: App, config: TraceConfig | None = None) -> App:
     }
     if setup.tracer_provider is not None:
         options["tracer_provider"] = setup.tracer_provider
-    handler = app.asgi_handler  # type: ignore[attr-defined]
     app.asgi_handler = OpenTelemetryInstrumentationMiddleware(  # type: ignore[attr-defined]
         handler, OpenTelemetryConfig(**options)
     )
@@ -51,7 +60,7 @@ def _instrumented(app: Any) -> bool:
     )
 
     if isinstance(getattr(app, "asgi_handler", None), OpenTelemetryInstrumentationMiddleware):
-        return True  # wrapped by an earlier auto_setup
+        return True  # wrapped by an earlier auto_setup, or by Litestar for its plugin
     try:
         app.plugins.get(OpenTelemetryPlugin)
     except KeyError:

@@ -19,18 +19,25 @@ from typing import Any, ClassVar
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.instrumentation.pymongo import CommandTracer
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind
-from pymongo import monitoring
 
 from timetracer import attributes as attr
-from timetracer.capture.mongo import MongoCapture
 from timetracer.config import Mode, TraceConfig, startup_config
-from timetracer.errors import TimetracerError
+from timetracer.errors import MissingDependencyError, TimetracerError
+
+try:
+    from opentelemetry.instrumentation.pymongo import CommandTracer
+    from pymongo import monitoring
+
+    from timetracer.capture.mongo import MongoCapture
+except ImportError:
+    raise MissingDependencyError(
+        "pymongo / opentelemetry-instrumentation-pymongo", "pymongo"
+    ) from None
 
 
 @dataclass

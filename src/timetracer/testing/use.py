@@ -22,7 +22,6 @@ from timetracer.cassette.encoding import encode_cassette, spans_to_traces_data
 from timetracer.cassette.store import write_atomic
 from timetracer.errors import TimetracerError
 from timetracer.testing.modes import Action, plan
-from timetracer.testing.recorder import PyMongoRecorder
 
 if TYPE_CHECKING:
     from timetracer_replay.scope import ReplayScope
@@ -82,6 +81,8 @@ def cassette_use(
             "record in a separate pytest run"
         )
     if action is Action.RECORD:
+        from timetracer.testing.recorder import PyMongoRecorder
+
         recorder = PyMongoRecorder.shared()
         recording = recorder.start(name)
         try:
@@ -104,24 +105,33 @@ def _replaying(
     passed: Callable[[], bool],
     shared_session: ReplaySession | None,
 ) -> Iterator[CassetteUse]:
+    from timetracer.testing.recorder import PyMongoRecorder
     from timetracer_replay.session import ReplaySession, scope_for
 
     cassette = load_cassette(path)
+    scope = scope_for(cassette)
+    use = CassetteUse(path, mode, action, scope)
     appending = action is Action.APPEND
-    session = shared_session or ReplaySession(passthrough=appending).start()
+    # Plain replay records nothing: the recorder (a process-wide pymongo listener) is only
+    # registered when a test appends.
     recorder = PyMongoRecorder.shared() if appending else None
-    recording = recorder.start(name, only_address=session.address) if recorder else None
-    use = CassetteUse(path, mode, action, scope_for(cassette))
+    recording = None
+    spans: list[ReadableSpan] = []
+    session = shared_session or ReplaySession(passthrough=appending).start()
     try:
-        with answering(session, use.scope):  # type: ignore[arg-type]
+        if recorder is not None:
+            # Only what the app asked the responder is recorded, not the real database's side
+            # of the commands passed through to it.
+            recording = recorder.start(name, only_address=session.address)
+        with answering(session, scope):
             yield use
     finally:
-        spans = recorder.stop(recording) if recorder and recording else []
+        if recorder is not None and recording is not None:
+            spans = recorder.stop(recording)
         if shared_session is None:
             session.stop()
-    if appending and passed():
-        compression = recorder.capture.config.compression  # type: ignore[union-attr]
-        use.appended = append_new_calls(cassette, spans, compression)
+    if recorder is not None and passed():
+        use.appended = append_new_calls(cassette, spans, recorder.capture.config.compression)
 
 
 def append_new_calls(cassette: Cassette, spans: Sequence[ReadableSpan], compression: str) -> int:
