@@ -25,9 +25,15 @@ def add_parser(commands: Any) -> None:
         "sortable, filterable table of the cassettes under DIR and each one's request, "
         "response, dependency calls and span waterfall.",
     )
-    parser.add_argument("dir", type=Path, help="a cassette directory (or one cassette)")
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"the file to write (default {DEFAULT_OUT})"
+        "dir", type=Path, metavar="DIR", help="a cassette directory (or one cassette)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="FILE",
+        help=f"the file to write (default {DEFAULT_OUT})",
     )
     parser.add_argument("--open", action="store_true", help="open it in the default browser")
     parser.add_argument(

@@ -32,7 +32,7 @@ def add_parser(commands: Any) -> None:
         "without a restart. Read-only, except that with --app a button replays a cassette "
         "through the app (MongoDB answered from the cassette) and shows the differences.",
     )
-    parser.add_argument("dir", type=Path, help="the cassette directory")
+    parser.add_argument("dir", type=Path, metavar="DIR", help="the cassette directory")
     parser.add_argument(
         "--listen",
         type=parse_listen,
