@@ -36,17 +36,17 @@ class Settings:
     @property
     def rounds(self) -> int:
         """Interleaved rounds per comparison (medians are taken over them)."""
-        return 2 if self.quick else 5
+        return 1 if self.quick else 5
 
     @property
     def requests(self) -> int:
         """Requests per round of the scenario."""
-        return 150 if self.quick else 2000
+        return 100 if self.quick else 2000
 
     @property
     def warmup(self) -> int:
         """Requests sent before timing starts (imports, connection pools, JIT-free caches)."""
-        return 20 if self.quick else 200
+        return 10 if self.quick else 200
 
 
 def run_worker(module: str, args: dict[str, Any], *, timeout: float = WORKER_TIMEOUT) -> Any:

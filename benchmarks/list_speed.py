@@ -46,7 +46,7 @@ def _timed(command: list[str]) -> float:
 
 def run(settings: Settings) -> dict[str, Any]:
     """Build the directory, then time listing it against the script's bare start-up."""
-    count = 1000 if settings.quick else 10_000
+    count = 500 if settings.quick else 10_000
     recorded = settings.workdir / "list" / "recorded"
     run_scenario(
         settings,

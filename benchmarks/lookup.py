@@ -108,7 +108,7 @@ def work(args: dict[str, Any]) -> dict[str, Any]:
 
 def run(settings: Settings) -> dict[str, Any]:
     """Record a small and a large cassette, then replay them in interleaved rounds."""
-    large = 1000 if settings.quick else 10_000
+    large = 500 if settings.quick else 10_000
     root = settings.workdir / "lookup"
     run_worker(
         "lookup",

@@ -51,7 +51,7 @@ def _describe(result: dict[str, Any]) -> dict[str, Any]:
 
 def run(settings: Settings) -> dict[str, Any]:
     """One long run uninstrumented and one recording (gzip), interleaved once."""
-    requests = 2000 if settings.quick else 20_000
+    requests = 500 if settings.quick else 20_000
 
     def one(variant: str, index: int) -> dict[str, Any]:
         return run_worker(

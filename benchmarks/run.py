@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the JSON file")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    parser.add_argument(
+        "--scratch",
+        type=Path,
+        default=None,
+        help="where cassettes and nx-27017's files go (default: the system temp directory)",
+    )
     return parser
 
 
@@ -86,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     names = args.only or list(BENCHMARKS)
-    workdir = Path(tempfile.mkdtemp(prefix="timetracer-bench-"))
+    workdir = Path(tempfile.mkdtemp(prefix="timetracer-bench-", dir=args.scratch))
     settings = Settings(quick=args.quick, workdir=workdir)
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     load_before = os.getloadavg()
@@ -102,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "elapsed_s": round(time.monotonic() - began, 1),
         "command": "python benchmarks/run.py" + (" --quick" if args.quick else ""),
         "quick": args.quick,
+        "scratch": str(workdir.parent),
         "settings": {"rounds": settings.rounds, "requests_per_round": settings.requests},
         "machine": describe_machine(load_before),
         "benchmarks": results,

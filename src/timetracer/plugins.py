@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from timetracer.config import Mode, TraceConfig
+from timetracer.config import Mode, TraceConfig, startup_config
 from timetracer.errors import MissingDependencyError
 
 # What each MongoDB extra needs importable: the driver, and contrib's instrumentor for capture.
@@ -69,14 +69,16 @@ def enable_pymongo(config: TraceConfig | None = None, *, tracer_provider: Any = 
     - ``replay``: clients created from now on talk to an in-process responder; commands are
       answered from the pinned cassette (``config.cassette`` / ``TIMETRACER_CASSETTE``) or
       from the ``replay_cassette()`` block they run in. Nothing changes when MongoDB is kept
-      live (``TIMETRACER_LIVE=mongodb``) or server-mode replay already runs.
+      live (``TIMETRACER_LIVE=mongodb``); when server-mode replay already runs (``auto_setup``
+      or the launcher in replay mode), a pinned cassette only answers the commands that no
+      replayed request claims.
     - ``off``: nothing changes.
 
     Returns False when already enabled (``disable_pymongo`` first to switch modes).
     """
     for module in _PYMONGO_MODULES:
         _require(module, "pymongo")
-    config = config or TraceConfig.from_env()
+    config = config or startup_config()
     with _STATE.lock:
         if _STATE.enabled is not None or config.mode is Mode.OFF:
             return False
@@ -119,10 +121,12 @@ def _start_replay(config: TraceConfig) -> Callable[[], None] | None:
     from timetracer_replay.instrumentor import ReplayInstrumentor
     from timetracer_replay.session import ReplaySession, scope_for, set_global_session
 
-    if ReplayInstrumentor().is_instrumented_by_opentelemetry:
-        return None  # server-mode replay already redirects clients
     # Load before redirecting anything: a missing cassette must fail with nothing changed.
     pinned = scope_for(load_cassette(config.cassette)) if config.cassette else None
+    server_mode = ReplayInstrumentor()
+    if server_mode.is_instrumented_by_opentelemetry:
+        # Server-mode replay (auto_setup, or the launcher) already redirects clients.
+        return _pin_server_mode(server_mode.session, pinned)
     passthrough = config.replay_on_miss == "passthrough"
     session = ReplaySession(pinned, passthrough=passthrough).start()
     # replay_cassette() blocks without a session of their own answer through this one.
@@ -131,6 +135,24 @@ def _start_replay(config: TraceConfig) -> Callable[[], None] | None:
     def undo() -> None:
         set_global_session(previous)
         session.stop()
+
+    return undo
+
+
+def _pin_server_mode(session: Any, pinned: Any) -> Callable[[], None] | None:
+    """Let a pinned cassette answer the commands no replayed request claims, in a process where
+    server-mode replay runs: a script that imports an app module calling ``auto_setup``."""
+    if session is None or pinned is None or session.answerer.default is not None:
+        return None
+    answerer = session.answerer
+    server_before = answerer.server
+    answerer.default = pinned
+    if answerer.server is None:
+        answerer.server = pinned.server  # hello mirrors the recording, as in replay_cassette
+
+    def undo() -> None:
+        answerer.default = None
+        answerer.server = server_before
 
     return undo
 

@@ -29,9 +29,12 @@ RECORDED_PATHS = ["/boom", "/items", "/items", "/items/seed", "/items/sku-0001"]
 
 
 def run_framework(
-    framework: str, mongo_uri: str, workdir: Path, extra: dict[str, Scenario] | None = None
+    framework: str, mongo_uri: str, workdir: Path, extra: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, Result]:
-    """Run every scenario for ``framework``; return the results by scenario name."""
+    """Run every scenario for ``framework``; return the results by scenario name.
+
+    ``extra`` adds ``serve`` scenarios: name -> arguments (``options`` for TraceConfig...).
+    """
     driver = DRIVERS[framework]
 
     def serve(name: str, env: dict[str, str] | None = None, **args: Any) -> Scenario:
@@ -68,8 +71,8 @@ def run_framework(
                 "calls": 2,
             },
         ),
-        **(extra or {}),
     }
+    first.update({name: serve(name, **args) for name, args in (extra or {}).items()})
     (workdir / "launched").mkdir(parents=True, exist_ok=True)
     results = run_all(first, workdir / "output")
     replay = serve(

@@ -97,6 +97,7 @@ def cassettes_in(directory: Path) -> list[dict[str, Any]]:
         found.append(
             {
                 "file": path.name,
+                "gzip": path.read_bytes()[:2] == b"\x1f\x8b",
                 "method": exchange.method if exchange else None,
                 "route": exchange.route if exchange else None,
                 "path": exchange.path if exchange else None,
@@ -178,12 +179,16 @@ def serve(
             module, name = _INSTRUMENTORS[framework]
             getattr(importlib.import_module(module), name).instrument_app(app)
         auto_setup = auto_setup_of(framework)
-        config = None if from_env else TraceConfig(mode=mode, cassette_dir=directory, **options or {})
+        config = (
+            None if from_env else TraceConfig(mode=mode, cassette_dir=directory, **options or {})
+        )
         result_app = app
         for _ in range(calls):
             result_app = auto_setup(result_app, config)
         responses = asyncio.run(send_all(result_app, requests))
         attempts = trap.count
+    # Before any flush of the scenario's own: the app's shutdown has written them already.
+    written_at_shutdown = len(cassettes_in(directory))
     flush()
     from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
@@ -194,6 +199,7 @@ def serve(
         "instrumented": instrumented(framework, app),
         "responses": responses,
         "cassettes": cassettes_in(directory),
+        "written_at_shutdown": written_at_shutdown,
         "user_spans": span_summary(memory) if memory is not None else None,
         "provider_is_users": with_user_provider and trace.get_tracer_provider() is provider,
         "provider_type": type(trace.get_tracer_provider()).__name__,
@@ -203,7 +209,9 @@ def serve(
     }
 
 
-def launched(framework: str, driver: str, uri: str, db: str, cassette_dir: str, calls: int) -> Result:
+def launched(
+    framework: str, driver: str, uri: str, db: str, cassette_dir: str, calls: int
+) -> Result:
     """Serve ``tests.apps.auto_setup_app`` with uvicorn under ``opentelemetry-instrument``."""
     from tests.integration.launcher import launched_app
 
@@ -219,11 +227,11 @@ def launched(framework: str, driver: str, uri: str, db: str, cassette_dir: str, 
         "TT_AUTO_SETUP_CALLS": str(calls),
         "MONGODB_URI": uri,
     }
-    statuses = []
-    with launched_app("tests.apps.auto_setup_app:app", env, workdir) as running:
-        with httpx.Client(base_url=running.base_url, timeout=30) as client:
-            for method, url, body in REQUESTS:
-                statuses.append(client.request(method, url, json=body).status_code)
+    with (
+        launched_app("tests.apps.auto_setup_app:app", env, workdir) as running,
+        httpx.Client(base_url=running.base_url, timeout=30) as client,
+    ):
+        statuses = [client.request(m, url, json=body).status_code for m, url, body in REQUESTS]
     # Stopped with SIGTERM: the distro flushed the spans before the process ended.
     return {"statuses": statuses, "cassettes": cassettes_in(Path(cassette_dir))}
 

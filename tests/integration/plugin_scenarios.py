@@ -9,6 +9,7 @@ listener that counts connection attempts, where the database would be.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,9 @@ def client_redirected() -> bool:
 
 def seeds(client: Any) -> list[str]:
     """Where a client (constructed with ``connect=False``) would connect."""
-    return sorted(f"{host}:{port}" for host, port in client.topology_description.server_descriptions())
+    return sorted(
+        f"{host}:{port}" for host, port in client.topology_description.server_descriptions()
+    )
 
 
 def sync_job(uri: str, db: str, root: str) -> dict[str, Any]:
@@ -169,10 +172,9 @@ def user_hooks(uri: str, db: str, cassette_dir: str) -> Result:
     with trace.get_tracer("scenario").start_as_current_span("job-chained"):
         client[db].items.insert_one(dict(ITEM))
         client[db].items.find_one({"sku": ITEM["sku"]})
-        try:
+        # The server refuses it: recorded as a failure, and the app's failed hook sees it.
+        with contextlib.suppress(OperationFailure):
             client[db].items.aggregate([{"$noSuchStage": 1}])
-        except OperationFailure:
-            pass  # the server refused it: recorded as a failure, and the app's hook saw it
     flush()
     while_enabled = dict(counts)
     recorded = cassettes_in(cassette_dir)
@@ -275,6 +277,32 @@ def replay_pinned(db: str) -> Result:
         return {
             "enabled": enabled,
             "found": dict(found or {}),
+            "database_connections": database.count,
+        }
+
+
+def replay_pinned_beside_server_mode(db: str) -> Result:
+    """A script that imports an app calling ``auto_setup`` in replay mode: server-mode replay
+    runs, and the pinned cassette answers the commands no request claims."""
+    from starlette.applications import Starlette
+
+    from timetracer.integrations.starlette import auto_setup
+    from timetracer_replay.instrumentor import ReplayInstrumentor
+
+    auto_setup(Starlette())
+    enabled = enable_pymongo()
+    with counting_listener() as database:
+        client: MongoClient[dict[str, Any]] = MongoClient(database.uri)
+        client[db].items.insert_one(dict(ITEM))
+        found = client[db].items.find_one({"sku": ITEM["sku"]}, {"_id": 0})
+        client.close()
+        disabled = disable_pymongo()
+        session = ReplayInstrumentor().session
+        return {
+            "enabled": enabled,
+            "disabled": disabled,
+            "found": dict(found or {}),
+            "default_after_disable": session is not None and session.answerer.default is None,
             "database_connections": database.count,
         }
 
@@ -386,6 +414,7 @@ SCENARIOS = {
     "off": off,
     "replay_block": replay_block,
     "replay_pinned": replay_pinned,
+    "replay_pinned_beside_server_mode": replay_pinned_beside_server_mode,
     "replay_live": replay_live,
     "under_launcher": under_launcher,
     "motor_record": motor_record,

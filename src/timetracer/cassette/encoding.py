@@ -9,19 +9,21 @@ directly with :func:`serialize_spans` (see ``otlp_proto``), several times faster
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
-from opentelemetry.sdk.trace import ReadableSpan
 
 from timetracer.attributes import FORMAT_VERSION
 from timetracer.cassette.compression import compress, decompress
 from timetracer.cassette.otlp_json import traces_data_from_json
 from timetracer.cassette.otlp_proto import SpanEncoder, Unsupported
 from timetracer.errors import CassetteFormatError
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 CURRENT_FORMAT_VERSION = 1
 """The cassette format this release writes and the newest it reads."""
@@ -40,6 +42,9 @@ def stamp(data: TracesData) -> TracesData:
 
 def spans_to_traces_data(spans: Sequence[ReadableSpan]) -> TracesData:
     """One ``TracesData`` message for the given spans, stamped with the format version."""
+    # Imported here: it loads the whole SDK, which reading cassettes (list, show) never needs.
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
     request = encode_spans(spans)
     return stamp(TracesData(resource_spans=request.resource_spans))
 

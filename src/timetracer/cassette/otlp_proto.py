@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from opentelemetry.sdk.trace import ReadableSpan
+from typing import TYPE_CHECKING, Any
 
 from timetracer.attributes import FORMAT_VERSION
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _pack_fixed64 = struct.Struct("<Q").pack
@@ -34,6 +35,7 @@ _FLAGS_REMOTE = b"\x85\x01" + _pack_fixed32(0x300)  # has-is-remote | is-remote
 _MAX_CACHED_KEYS = 4096
 _MAX_CACHED_PAIRS = 8192
 _MAX_CACHED_VALUE = 256  # characters, bytes or items
+_CACHED_KINDS = (str, bytes, int, bool, tuple)
 
 
 class Unsupported(Exception):
@@ -110,12 +112,11 @@ class SpanEncoder:
     def __init__(self, format_version: int) -> None:
         self._format_version = format_version
         self._keys: dict[str, bytes] = {}
-        # Encoded key-value pairs by value type (True == 1, so one dict would mix them up).
-        # Most attributes repeat from trace to trace (db.system, net.peer.name, the server's
-        # hello); unique values churn through the bound and it is simply emptied when full.
-        self._pairs: dict[type, dict[tuple[str, Any], bytes]] = {
-            kind: {} for kind in (str, bytes, int, bool, tuple)
-        }
+        # Encoded attribute fields by field tag, then by value type (True == 1, so one dict
+        # would mix them up). Most attributes repeat from trace to trace (db.system,
+        # net.peer.name, the server's hello); unique values churn through the bound, and the
+        # caches are simply emptied when it is reached.
+        self._fields: dict[bytes, dict[type, dict[tuple[str, Any], bytes]]] = {}
         self._cached_pairs = 0
         # Resources and scopes are few and long-lived; they are cached by identity (holding the
         # object, so its id cannot be reused while the entry exists).
@@ -136,39 +137,45 @@ class SpanEncoder:
         """A ``KeyValue`` message (its fields; the caller adds the tag and length)."""
         return self._key(key) + _field(b"\x12", any_value(value))
 
-    def _cached_pair(self, cache: dict[tuple[str, Any], bytes], key: str, value: Any) -> bytes:
-        try:
-            pair = cache.get((key, value))
-        except TypeError:  # an unhashable element in a sequence: never cached
-            return self._pair(key, value)
-        if pair is None:
-            pair = self._pair(key, value)
-            if self._cached_pairs >= _MAX_CACHED_PAIRS:
-                for kind_cache in self._pairs.values():
+    def _remember(
+        self, cache: dict[tuple[str, Any], bytes], pair: tuple[str, Any], field: bytes
+    ) -> None:
+        if self._cached_pairs >= _MAX_CACHED_PAIRS:
+            for by_kind in self._fields.values():
+                for kind_cache in by_kind.values():
                     kind_cache.clear()
-                self._cached_pairs = 0
-            cache[(key, value)] = pair
-            self._cached_pairs += 1
-        return pair
+            self._cached_pairs = 0
+        cache[pair] = field
+        self._cached_pairs += 1
 
     def _attributes(self, tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
         if not attributes:
             return b""
+        caches = self._fields.get(tag)
+        if caches is None:
+            caches = self._fields[tag] = {kind: {} for kind in _CACHED_KINDS}
         parts = []
         append = parts.append
-        pairs = self._pairs
-        small = _SMALL
         for key, value in attributes.items():
             kind = type(value)
-            cache = pairs.get(kind)
-            if cache is None:
-                pair = self._pair(key, value)
-            elif kind is int or kind is bool or len(value) <= _MAX_CACHED_VALUE:
-                pair = self._cached_pair(cache, key, value)
-            else:
-                pair = self._pair(key, value)  # large payloads are unique: not worth a hash
+            cache = caches.get(kind)
+            # Large payloads are unique: not worth hashing. Small values mostly repeat.
+            if cache is not None and (
+                kind is int or kind is bool or len(value) <= _MAX_CACHED_VALUE
+            ):
+                try:
+                    field = cache.get((key, value))
+                except TypeError:  # an unhashable element in a sequence: never cached
+                    field, cache = None, None
+                if field is not None:
+                    append(field)
+                    continue
+            pair = self._pair(key, value)
             size = len(pair)
-            append((tag + small[size] if size < 0x80 else tag + _varint(size)) + pair)
+            field = (tag + _SMALL[size] if size < 0x80 else tag + _varint(size)) + pair
+            if cache is not None:
+                self._remember(cache, (key, value), field)
+            append(field)
         return b"".join(parts)
 
     def _resource(self, resource: Any) -> bytes:
@@ -280,21 +287,27 @@ class SpanEncoder:
 
     def _traces_data(self, spans: Sequence[ReadableSpan]) -> bytes:
         groups: list[tuple[Any, list[tuple[Any, list[bytes]]]]] = []
+        # Identity first (every span of a provider shares one resource object), equality when
+        # a new object appears; ids are stable here since the spans hold the objects.
+        by_resource: dict[int, list[tuple[Any, list[bytes]]]] = {}
+        by_scope: dict[tuple[int, int], list[bytes]] = {}
         for span in spans:
             resource = span.resource
-            scope = span.instrumentation_scope or None
-            scopes = next((g[1] for g in groups if g[0] is resource), None)
+            scopes = by_resource.get(id(resource))
             if scopes is None:
                 scopes = next((g[1] for g in groups if g[0] == resource), None)
-            if scopes is None:
-                scopes = []
-                groups.append((resource, scopes))
-            encoded = next((s[1] for s in scopes if s[0] is scope), None)
+                if scopes is None:
+                    scopes = []
+                    groups.append((resource, scopes))
+                by_resource[id(resource)] = scopes
+            scope = span.instrumentation_scope or None
+            encoded = by_scope.get((id(scopes), id(scope)))
             if encoded is None:
                 encoded = next((s[1] for s in scopes if s[0] == scope), None)
-            if encoded is None:
-                encoded = []
-                scopes.append((scope, encoded))
+                if encoded is None:
+                    encoded = []
+                    scopes.append((scope, encoded))
+                by_scope[(id(scopes), id(scope))] = encoded
             encoded.append(self.span(span))
         out = []
         for resource, scopes in groups:

@@ -41,8 +41,11 @@ def iter_cassette_paths(location: Path | str) -> Iterator[Path]:
         return
     if not location.is_dir():
         raise CassetteNotFoundError(location)
-    found = [Path(found) for found in _cassette_files(str(location))]
-    yield from sorted(found, key=lambda p: (p.name, str(p)))
+    # Sorted as strings, by (name, path): the same order as the Paths' (every path shares the
+    # prefix Path() may normalize), and no Path is built for the comparisons.
+    found = sorted((os.path.basename(found), found) for found in _cassette_files(str(location)))
+    for _, found_path in found:
+        yield Path(found_path)
 
 
 def _cassette_files(directory: str) -> Iterator[str]:

@@ -27,6 +27,7 @@ _SUMMARY_KEYS = frozenset(
         attr.HTTP_PATH,
         attr.HTTP_ROUTE,
         attr.HTTP_STATUS,
+        attr.MONGO_COMMAND_NAME,  # only whether the root is itself a call span
         "http.route",
         "http.response.status_code",
         "http.status_code",
@@ -88,6 +89,9 @@ def load_summary(path: Path | str) -> CassetteSummary:
         ids = {span.span_id for span in spans}
         roots = [s for s in spans if not s.parent_span_id or s.parent_span_id not in ids]
         root = min(roots or spans, key=lambda s: s.start_time_unix_nano)
+        root_attributes = {
+            kv.key: any_value(kv.value) for kv in root.attributes if kv.key in _SUMMARY_KEYS
+        }
         # A start time no calendar holds is a bad file, as it is for a full load.
         dt.datetime.fromtimestamp(root.start_time_unix_nano / 1e9, tz=dt.timezone.utc)
         return CassetteSummary(
@@ -97,10 +101,11 @@ def load_summary(path: Path | str) -> CassetteSummary:
             start_ns=root.start_time_unix_nano,
             end_ns=root.end_time_unix_nano,
             root_status_error=root.status.code == root.status.STATUS_CODE_ERROR,
-            exchange=_exchange(
-                {kv.key: any_value(kv.value) for kv in root.attributes if kv.key in _SUMMARY_KEYS}
-            ),
-            mongo_calls=sum(1 for span in spans if _is_mongo(span)),
+            exchange=_exchange(root_attributes),
+            # The root's keys were just read; of the other spans, only the call spans are
+            # scanned to the end (a call span stops at its command-name key).
+            mongo_calls=sum(1 for span in spans if span is not root and _is_mongo(span))
+            + (attr.MONGO_COMMAND_NAME in root_attributes),
         )
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise CassetteFormatError(path, f"not a timetracer recording ({exc})") from exc

@@ -7,6 +7,7 @@ Everything here is idempotent, so calling ``auto_setup`` twice, or under
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from timetracer.capture.instrumentor import HttpCaptureInstrumentor, link_server_span
-from timetracer.config import Mode, TraceConfig
+from timetracer.config import Mode, TraceConfig, startup_config
 from timetracer.integrations.sdk_internals import span_exporters
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ INTERNAL_SPANS_OFF = ["receive", "send"]
 # leave a cassette missing a call).
 _SCHEDULE_DELAY_MILLIS = 200
 _MAX_QUEUE_SIZE = 16384
+_FLUSH_TIMEOUT_MILLIS = 10_000
+FLUSH_MARK = "_timetracer_flush"
+"""Set on the shutdown hooks auto_setup adds, so a second auto_setup does not add another."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Setup:
     """Where server spans go (record mode); None: the global provider."""
     server_request_hook: Any
     """The ASGI middleware's ``server_request_hook``; None in off mode (leave the app alone)."""
+    at_shutdown: Callable[[], None] | None = None
+    """Run when the app's lifespan ends (record mode: write the last cassettes)."""
 
 
 def sdk_tracer_provider() -> TracerProvider:
@@ -85,9 +91,27 @@ def ensure_cassette_exporter(provider: Any, config: TraceConfig) -> None:
     )
 
 
+def flush_at_shutdown(provider: Any) -> Callable[[], None]:
+    """A shutdown hook that writes the cassettes of the requests the app just finished.
+
+    uvicorn ends a graceful shutdown by raising SIGTERM again with its default action, which
+    kills the process before ``atexit`` (where the SDK flushes) runs; the app's lifespan
+    shutdown is the last moment that always comes.
+    """
+
+    def flush() -> None:
+        try:
+            provider.force_flush(_FLUSH_TIMEOUT_MILLIS)
+        except Exception:  # telemetry boundary: the app's shutdown must go on
+            logger.exception("timetracer could not flush spans at shutdown")
+
+    setattr(flush, FLUSH_MARK, True)
+    return flush
+
+
 def prepare(config: TraceConfig | None) -> Setup:
     """Set up recording or replay for ``config`` (default: from the environment)."""
-    config = config or TraceConfig.from_env()
+    config = config or startup_config()
     if config.mode is Mode.RECORD:
         provider = sdk_tracer_provider()
         ensure_cassette_exporter(provider, config)
@@ -99,7 +123,7 @@ def prepare(config: TraceConfig | None) -> Setup:
         # An app without MongoDB (or without the pymongo extra) still records its requests.
         if all(map(installed, _PYMONGO_MODULES)):
             enable_pymongo(config, tracer_provider=provider)
-        return Setup(config, provider, link_server_span)
+        return Setup(config, provider, link_server_span, flush_at_shutdown(provider))
     if config.mode is Mode.REPLAY:
         from timetracer_replay.instrumentor import ReplayInstrumentor, mark_replayed
 

@@ -7,9 +7,10 @@ instrumented it. Adding a second middleware would make two server spans per requ
 existing one is kept and timetracer's server-request hook is chained after the app's own.
 
 Where the middleware lives (Starlette 1.x, FastAPI 0.16x, Litestar 2.25): every layer of a
-middleware stack keeps the next one in ``.app``; Litestar's ``OpenTelemetryInstrumentationMiddleware``
-keeps the contrib middleware in ``.open_telemetry_middleware``. Starlette and FastAPI build their
-stack on the first request, so for them the search runs when the stack is built.
+middleware stack keeps the next one in ``.app``; Litestar's
+``OpenTelemetryInstrumentationMiddleware`` keeps the contrib middleware in
+``.open_telemetry_middleware``. Starlette and FastAPI build their stack on the first request, so
+for them the search runs when the stack is built.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ def server_middlewares(root: Any) -> Iterator[OpenTelemetryMiddleware]:
 
 def _runs(hook: Any, wanted: Hook) -> bool:
     # The middleware wraps each hook in a functools.wraps failsafe; a chain is marked.
-    return hook is wanted or getattr(hook, "__wrapped__", None) is wanted or (
-        getattr(hook, _LINK_MARK, None) is wanted
+    return (
+        hook is wanted
+        or getattr(hook, "__wrapped__", None) is wanted
+        or (getattr(hook, _LINK_MARK, None) is wanted)
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from timetracer.config import TraceConfig
 from timetracer.integrations._setup import INTERNAL_SPANS_OFF, prepare
 from timetracer.integrations.asgi_stack import chain_when_built
+from timetracer.integrations.lifespan import run_after_lifespan
 from timetracer.plugins import _require
 
 App = TypeVar("App")
@@ -33,6 +34,8 @@ def auto_setup(app: App, config: TraceConfig | None = None) -> App:
     setup = prepare(config)
     if setup.server_request_hook is None:
         return app
+    if setup.at_shutdown is not None:
+        run_after_lifespan(app, setup.at_shutdown)
     if _instrumented(app):
         chain_when_built(app, setup.server_request_hook)
         return app

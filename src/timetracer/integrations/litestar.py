@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from timetracer.config import TraceConfig
 from timetracer.integrations._setup import INTERNAL_SPANS_OFF, prepare
 from timetracer.integrations.asgi_stack import chain_into_stack
+from timetracer.integrations.lifespan import run_on_litestar_shutdown
 from timetracer.plugins import _require
 
 App = TypeVar("App")
@@ -37,6 +38,8 @@ def auto_setup(app: App, config: TraceConfig | None = None) -> App:
     setup = prepare(config)
     if setup.server_request_hook is None:
         return app
+    if setup.at_shutdown is not None:
+        run_on_litestar_shutdown(app, setup.at_shutdown)
     handler = app.asgi_handler  # type: ignore[attr-defined]
     if _instrumented(app):
         chain_into_stack(handler, setup.server_request_hook)

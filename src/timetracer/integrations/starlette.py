@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from timetracer.config import TraceConfig
 from timetracer.integrations._setup import prepare
 from timetracer.integrations.asgi_stack import chain_when_built
+from timetracer.integrations.lifespan import run_after_lifespan
 from timetracer.plugins import _require
 
 App = TypeVar("App")
@@ -32,6 +33,8 @@ def auto_setup(app: App, config: TraceConfig | None = None) -> App:
     setup = prepare(config)
     if setup.server_request_hook is None:
         return app
+    if setup.at_shutdown is not None:
+        run_after_lifespan(app, setup.at_shutdown)
     if _instrumented(app):
         chain_when_built(app, setup.server_request_hook)
         return app

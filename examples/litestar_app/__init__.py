@@ -1,0 +1,1 @@
+"""litestar_app example: see README.md."""

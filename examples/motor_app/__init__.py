@@ -1,0 +1,1 @@
+"""motor_app example: see README.md."""

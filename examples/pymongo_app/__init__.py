@@ -1,0 +1,1 @@
+"""pymongo_app example: see README.md."""

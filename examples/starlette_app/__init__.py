@@ -1,0 +1,1 @@
+"""starlette_app example: see README.md."""
