@@ -11,12 +11,11 @@ hook chained after yours.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from timetracer.config import TraceConfig
-from timetracer.integrations._setup import INTERNAL_SPANS_OFF, prepare
-from timetracer.integrations.asgi_stack import chain_when_built
-from timetracer.integrations.lifespan import run_after_lifespan
+from timetracer.integrations._setup import INTERNAL_SPANS_OFF
+from timetracer.integrations.contrib_app import setup_app
 from timetracer.plugins import _require
 
 App = TypeVar("App")
@@ -31,22 +30,9 @@ def auto_setup(app: App, config: TraceConfig | None = None) -> App:
     _require("opentelemetry.instrumentation.fastapi", "fastapi")
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    setup = prepare(config)
-    if setup.server_request_hook is None:
-        return app
-    if setup.at_shutdown is not None:
-        run_after_lifespan(app, setup.at_shutdown)
-    if _instrumented(app):
-        chain_when_built(app, setup.server_request_hook)
-        return app
-    FastAPIInstrumentor.instrument_app(
-        app,  # type: ignore[arg-type]
-        server_request_hook=setup.server_request_hook,
-        tracer_provider=setup.tracer_provider,
-        exclude_spans=INTERNAL_SPANS_OFF,  # type: ignore[arg-type]
+    return setup_app(
+        app,
+        config,
+        FastAPIInstrumentor.instrument_app,
+        exclude_spans=INTERNAL_SPANS_OFF,
     )
-    return app
-
-
-def _instrumented(app: Any) -> bool:
-    return bool(getattr(app, "_is_instrumented_by_opentelemetry", False))

@@ -10,12 +10,10 @@ chained after yours, so each request is one trace and one cassette.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from timetracer.config import TraceConfig
-from timetracer.integrations._setup import prepare
-from timetracer.integrations.asgi_stack import chain_when_built
-from timetracer.integrations.lifespan import run_after_lifespan
+from timetracer.integrations.contrib_app import setup_app
 from timetracer.plugins import _require
 
 App = TypeVar("App")
@@ -30,21 +28,8 @@ def auto_setup(app: App, config: TraceConfig | None = None) -> App:
     _require("opentelemetry.instrumentation.starlette", "starlette")
     from opentelemetry.instrumentation.starlette import StarletteInstrumentor
 
-    setup = prepare(config)
-    if setup.server_request_hook is None:
-        return app
-    if setup.at_shutdown is not None:
-        run_after_lifespan(app, setup.at_shutdown)
-    if _instrumented(app):
-        chain_when_built(app, setup.server_request_hook)
-        return app
-    StarletteInstrumentor.instrument_app(
-        app,  # type: ignore[arg-type]
-        server_request_hook=setup.server_request_hook,
-        tracer_provider=setup.tracer_provider,
+    return setup_app(
+        app,
+        config,
+        StarletteInstrumentor.instrument_app,
     )
-    return app
-
-
-def _instrumented(app: Any) -> bool:
-    return bool(getattr(app, "_is_instrumented_by_opentelemetry", False))
