@@ -164,7 +164,7 @@ def test_an_encoder_reused_across_traces_keeps_matching(caplog: pytest.LogCaptur
 def test_a_reused_encoder_keeps_true_and_one_apart() -> None:
     tracer_provider, exporter = provider()
     encoder = span_encoder()
-    for value in (True, 1, 1.0, "1", b"1", ("1",), False, 0):
+    for value in (True, 1, 1.0, "1", b"1", ("1",), (True,), (1,), (1.0,), False, 0, (0,)):
         with tracer_provider.get_tracer("t").start_as_current_span("s") as span:
             span.set_attribute("same.key", value)
         spans = list(exporter.get_finished_spans())

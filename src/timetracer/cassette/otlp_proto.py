@@ -33,7 +33,7 @@ _KIND = {0: b"\x30\x01", 1: b"\x30\x02", 2: b"\x30\x03", 3: b"\x30\x04", 4: b"\x
 _FLAGS_LOCAL = b"\x85\x01" + _pack_fixed32(0x100)  # span flags: has-is-remote
 _FLAGS_REMOTE = b"\x85\x01" + _pack_fixed32(0x300)  # has-is-remote | is-remote
 _MAX_CACHED_KEYS = 4096
-_MAX_CACHED_PAIRS = 8192
+_MAX_CACHED_PAIRS = 4096
 _MAX_CACHED_VALUE = 256  # characters, bytes or items
 _CACHED_KINDS = (str, bytes, int, bool, tuple)
 
@@ -159,9 +159,15 @@ class SpanEncoder:
         for key, value in attributes.items():
             kind = type(value)
             cache = caches.get(kind)
-            # Large payloads are unique: not worth hashing. Small values mostly repeat.
+            # Large payloads are unique: not worth hashing. Small values mostly repeat. Only
+            # tuples of text are cached: (1,) == (True,) == (1.0,) as dict keys.
             if cache is not None and (
-                kind is int or kind is bool or len(value) <= _MAX_CACHED_VALUE
+                kind is int
+                or kind is bool
+                or (
+                    len(value) <= _MAX_CACHED_VALUE
+                    and (kind is not tuple or all(type(item) is str for item in value))
+                )
             ):
                 try:
                     field = cache.get((key, value))
