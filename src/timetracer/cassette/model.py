@@ -168,21 +168,13 @@ class MongoCall:
         return None if self.server_bson is None else decode_bson(self.server_bson)
 
 
-@dataclass(frozen=True)
-class Cassette:
-    """A decoded cassette: the trace plus the request and calls read from its payloads."""
+class RootFacts:
+    """What a full cassette and a list summary both say about the request's root span."""
 
-    data: TracesData = field(repr=False)
-    path: Path | None
-    trace_id: str
-    root_name: str
     start_ns: int
     end_ns: int
     root_status_error: bool
-    error: str | None
     exchange: HttpExchange | None
-    calls: tuple[MongoCall, ...]
-    resource: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def duration_ms(self) -> float:
@@ -199,6 +191,23 @@ class Cassette:
         """Whether the request answered 5xx or its root span ended in error."""
         status = self.exchange.status if self.exchange else None
         return self.root_status_error or (status is not None and status >= 500)
+
+
+@dataclass(frozen=True)
+class Cassette(RootFacts):
+    """A decoded cassette: the trace plus the request and calls read from its payloads."""
+
+    data: TracesData = field(repr=False)
+    path: Path | None
+    trace_id: str
+    root_name: str
+    start_ns: int
+    end_ns: int
+    root_status_error: bool
+    error: str | None
+    exchange: HttpExchange | None
+    calls: tuple[MongoCall, ...]
+    resource: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def call_counts(self) -> dict[str, int]:
         """Number of recorded calls per system."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from timetracer import attributes as attr
-from timetracer.cassette.model import HttpExchange, _exchange, _is_mongo, any_value
+from timetracer.cassette.model import HttpExchange, RootFacts, _exchange, _is_mongo, any_value
 from timetracer.cassette.reader import read_traces_data
 from timetracer.errors import CassetteFormatError
 
@@ -36,7 +36,7 @@ _SUMMARY_KEYS = frozenset(
 
 
 @dataclass(frozen=True)
-class CassetteSummary:
+class CassetteSummary(RootFacts):
     """The request of a cassette and how many calls it made, as ``Cassette`` presents them.
 
     ``exchange`` holds the method, route, path and status; its headers and bodies are empty.
@@ -50,22 +50,6 @@ class CassetteSummary:
     root_status_error: bool
     exchange: HttpExchange | None
     mongo_calls: int
-
-    @property
-    def duration_ms(self) -> float:
-        """Duration of the local root span."""
-        return (self.end_ns - self.start_ns) / 1e6
-
-    @property
-    def recorded_at(self) -> dt.datetime:
-        """When the request started (UTC)."""
-        return dt.datetime.fromtimestamp(self.start_ns / 1e9, tz=dt.timezone.utc)
-
-    @property
-    def is_error(self) -> bool:
-        """Whether the request answered 5xx or its root span ended in error."""
-        status = self.exchange.status if self.exchange else None
-        return self.root_status_error or (status is not None and status >= 500)
 
     def call_counts(self) -> dict[str, int]:
         """Number of recorded calls per system (MongoDB is the one system recorded)."""
