@@ -1,8 +1,8 @@
 """6. ``timetracer list`` over a directory of 10,000 cassettes, as a user runs it.
 
-A few hundred scenario requests are recorded (gzip), and their files are copied under fresh
-names (new trace ids, later timestamps) until the directory holds the wanted count. Each round
-runs the real console script with its output discarded; the baseline is the same script's
+A few hundred scenario requests are recorded (default compression), and their files are copied
+under fresh names (new trace ids, later timestamps) until the directory holds the wanted count.
+Each round runs the real console script with its output discarded; the baseline is the same script's
 start-up alone (``timetracer --version``), so the difference is the listing itself.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from benchmarks.common import Settings, interleaved, summarize
 from benchmarks.overhead import run_scenario
+from benchmarks.variants import RECORD_DEFAULT
 
 BAR_SECONDS = 1.0
 RECORDED = 300
@@ -50,7 +51,7 @@ def run(settings: Settings) -> dict[str, Any]:
     recorded = settings.workdir / "list" / "recorded"
     run_scenario(
         settings,
-        "record-gzip",
+        RECORD_DEFAULT,
         "bench_list",
         recorded,
         requests=min(RECORDED, settings.requests),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Settings, interleaved, rss_bytes, run_worker, worker_main
-from benchmarks.variants import BASELINE, RECORD_GZIP
+from benchmarks.variants import BASELINE, RECORD_DEFAULT
 
 MIB = 1024 * 1024
 # Growth over the second half allowed beyond the baseline's before "flat" is called missed:
@@ -50,7 +50,7 @@ def _describe(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(settings: Settings) -> dict[str, Any]:
-    """One long run uninstrumented and one recording (gzip), interleaved once."""
+    """One long run uninstrumented and one recording (default compression), interleaved once."""
     requests = 500 if settings.quick else 20_000
 
     def one(variant: str, index: int) -> dict[str, Any]:
@@ -67,14 +67,14 @@ def run(settings: Settings) -> dict[str, Any]:
             },
         )
 
-    rounds = interleaved((BASELINE, RECORD_GZIP), 1, one)
+    rounds = interleaved((BASELINE, RECORD_DEFAULT), 1, one)
     base = _describe(rounds[BASELINE][0])
-    record = _describe(rounds[RECORD_GZIP][0])
+    record = _describe(rounds[RECORD_DEFAULT][0])
     extra = (record["second_half_growth_mib"] - base["second_half_growth_mib"]) * MIB
     return {
         "requests": requests,
         BASELINE: base,
-        RECORD_GZIP: record,
+        RECORD_DEFAULT: record,
         "record_extra_second_half_growth_mib": round(extra / MIB, 2),
         "bar": {
             "rule": "RSS stays flat while recording: the second half of the run grows no more "

@@ -16,7 +16,7 @@ from typing import Any
 from benchmarks import lookup
 from benchmarks.common import Settings, interleaved, run_worker, summarize, worker_main
 from benchmarks.overhead import run_scenario
-from benchmarks.variants import BASELINE
+from benchmarks.variants import BASELINE, RECORD_DEFAULT
 
 BAR_RATIO = 3.0
 NOWHERE = "mongodb://db.invalid:27017/"
@@ -73,7 +73,7 @@ def run(settings: Settings) -> dict[str, Any]:
     database = "bench_replay"
     run_scenario(
         settings,
-        "record-gzip",
+        RECORD_DEFAULT,
         database,
         settings.workdir / "replay" / "recorded",
         requests=settings.requests,

@@ -3,6 +3,8 @@
 The scenario is recorded once without compression; each file is then compressed with the
 product's own ``compress()``, which is exactly what the exporter does to the same bytes, so the
 three sizes describe the same requests. Every payload is held in full (no caps are hit).
+zstd is timetracer's default: zstd with the dictionary shipped in the package, which was
+trained on other apps' recordings (``scripts/build_zstd_dictionary.py``), never on this one.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any
 
 from benchmarks.common import Settings
 from benchmarks.overhead import run_scenario
+from benchmarks.variants import DEFAULT_CODEC
 
 BAR_BYTES = 1200
-DICTIONARY_BYTES = 16 * 1024
 CODECS = ("none", "gzip", "zstd")
 
 
@@ -31,26 +33,6 @@ def payload_share(path: Path) -> dict[str, int]:
                 payload += sum(kv.ByteSize() for kv in span.attributes if kv.key.startswith(PREFIX))
     total = path.stat().st_size
     return {"payload_bytes": payload, "other_bytes": total - payload}
-
-
-def dictionary_estimate(files: list[Path]) -> dict[str, Any]:
-    """What zstd with a trained dictionary would write: NOT a format timetracer reads.
-
-    Each cassette is compressed alone, so every file pays again for the attribute keys, the
-    resource and the scopes that all cassettes share; a dictionary holds those once. Trained
-    on every other recording and measured on the rest (of the same app: an upper bound on the
-    gain for a dictionary shipped with timetracer), to size the proposal in docs/benchmarks.md.
-    """
-    import zstandard
-
-    raws = [path.read_bytes() for path in files]
-    train, held_out = raws[0::2], raws[1::2]
-    if len(train) < 8 or not held_out:
-        return {"bytes_per_request": None, "note": "too few cassettes to train a dictionary"}
-    dictionary = zstandard.train_dictionary(DICTIONARY_BYTES, train)
-    compressor = zstandard.ZstdCompressor(level=3, dict_data=dictionary, write_checksum=True)
-    size = sum(len(compressor.compress(raw)) for raw in held_out) / len(held_out)
-    return {"bytes_per_request": round(size, 1), "dictionary_bytes": DICTIONARY_BYTES}
 
 
 def measure(cassette_dir: Path) -> dict[str, Any]:
@@ -72,10 +54,11 @@ def measure(cassette_dir: Path) -> dict[str, Any]:
             codec: round(per_request[codec] / per_request["none"], 3) for codec in CODECS
         },
         "one_cassette_uncompressed": payload_share(files[len(files) // 2]),
-        "proposal_zstd_dictionary": dictionary_estimate(files),
         "bar": {
-            "rule": f"<= {BAR_BYTES} bytes per request with the default compression (gzip)",
-            "met": per_request["gzip"] <= BAR_BYTES,
+            "rule": f"<= {BAR_BYTES} bytes per request with the default compression "
+            f"({DEFAULT_CODEC}), every payload held in full",
+            "codec": DEFAULT_CODEC,
+            "met": per_request[DEFAULT_CODEC] <= BAR_BYTES,
         },
     }
 

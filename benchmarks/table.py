@@ -57,12 +57,22 @@ def _overhead(result: dict[str, Any]) -> list[Row]:
     rows.append(
         (
             "1 overhead",
-            "added latency: record (gzip) vs default tracing",
+            f"added latency: record ({bar['codec']}, default) vs default tracing",
             f"{bar['record_added_us']:+.0f} vs {bar['default_tracing_added_us']:+.0f} us",
             "",
             _bar(result),
         )
     )
+    if "gzip_record_added_us" in bar:
+        rows.append(
+            (
+                "1 overhead",
+                "added latency: record (gzip) vs default tracing",
+                f"{bar['gzip_record_added_us']:+.0f} vs {bar['default_tracing_added_us']:+.0f} us",
+                "",
+                "met (gzip)" if bar["gzip_met"] else "MISSED (gzip)",
+            )
+        )
     return rows
 
 
@@ -104,21 +114,10 @@ def _size(result: dict[str, Any]) -> list[Row]:
             f"bytes per request, {codec}",
             f"{per_request[codec]:.0f} B",
             f"x{ratios[codec]:.2f} of none",
-            _bar(result) if codec == "gzip" else "",
+            _bar(result) if codec == result["bar"]["codec"] else "",
         )
         for codec in per_request
     ]
-    proposal = result.get("proposal_zstd_dictionary", {}).get("bytes_per_request")
-    if proposal is not None:
-        rows.append(
-            (
-                "3 size",
-                "(proposal, not a format) zstd + 16 KiB dictionary",
-                f"{proposal:.0f} B",
-                f"x{proposal / per_request['none']:.2f} of none",
-                "",
-            )
-        )
     return rows
 
 
@@ -139,17 +138,19 @@ def _exporter(result: dict[str, Any]) -> list[Row]:
 
 
 def _exporter_bar(result: dict[str, Any], variant: str) -> str:
-    if variant == "gzip":
+    codec = result["bar"]["codec"]
+    if variant == codec:
         return _bar(result)
     without_disk = result["bar"].get("met_without_disk")
-    if variant == "gzip-tmpfs" and without_disk is not None:
+    if variant == f"{codec}-tmpfs" and without_disk is not None:
         return "met (no disk)" if without_disk else "MISSED (no disk)"
     return ""
 
 
 def _memory(result: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
-    for name in ("uninstrumented", "record-gzip"):
+    record = next(name for name in result if name.startswith("record-"))
+    for name in ("uninstrumented", record):
         m = result[name]
         rows.append(
             (
@@ -157,7 +158,7 @@ def _memory(result: dict[str, Any]) -> list[Row]:
                 f"{name}, {result['requests']} requests: RSS start/peak/end",
                 f"{m['start_mib']:.0f} / {m['peak_mib']:.0f} / {m['end_mib']:.0f} MiB",
                 f"2nd half {m['second_half_growth_mib']:+.1f} MiB",
-                _bar(result) if name == "record-gzip" else "",
+                _bar(result) if name == record else "",
             )
         )
     return rows

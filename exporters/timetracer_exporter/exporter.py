@@ -53,10 +53,6 @@ class ExporterStats:
     """Cassettes that could not be written."""
 
 
-def _is_local_root(span: ReadableSpan) -> bool:
-    return span.parent is None or span.parent.is_remote
-
-
 def _has_payload(spans: Sequence[ReadableSpan]) -> bool:
     return any(
         key.startswith(attr.PREFIX) for span in spans for key in (span_attributes(span) or {})
@@ -115,38 +111,59 @@ class CassetteSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
 
     def _export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        finished: list[tuple[int, ReadableSpan]] = []
+        # A batch usually holds whole traces (children end before their root), so spans are
+        # grouped here first and only the traces still unfinished at the end of the batch pay
+        # for the bounded pending buffer: the batch is in memory anyway.
+        open_traces: dict[int, list[ReadableSpan]] = {}
+        finished: list[tuple[int, ReadableSpan, list[ReadableSpan]]] = []
         for span in spans:
             trace_id = span.context.trace_id
             if trace_id in self._written:
                 self.stats.late_spans += 1
                 continue
-            if not self.config.samples(trace_id):
-                if _is_local_root(span):
-                    self.stats.skipped += 1
-                continue
-            evicted = self._pending.add(trace_id, span)
-            if evicted:
-                self.stats.evicted += len(evicted)
-                for old in evicted:
-                    # Its later spans (the root included) must not make an incomplete cassette.
-                    self._remember(old)
-                self.failures.report(
-                    "pending-overflow",
-                    f"timetracer dropped {len(evicted)} unfinished trace(s): the pending "
-                    f"buffer is full ({self._pending.max_traces} traces, "
-                    f"{self._pending.max_bytes} bytes)",
-                )
-            if _is_local_root(span):
-                finished.append((trace_id, span))
+            parent = span.parent
+            is_root = parent is None or parent.is_remote
+            group = open_traces.get(trace_id)
+            if group is None:
+                if not self.config.samples(trace_id):
+                    if is_root:
+                        self.stats.skipped += 1
+                    continue
+                group = open_traces[trace_id] = []
+            group.append(span)
+            if is_root:
+                del open_traces[trace_id]
+                # Spans of this trace later in the batch, or in later batches, are late.
+                self._remember(trace_id)
+                finished.append((trace_id, span, group))
         ok = True
-        for trace_id, root in finished:
-            ok = self._finish(trace_id, root) and ok
+        for trace_id, root, group in finished:
+            held = self._pending.pop(trace_id)
+            ok = self._finish(root, held + group if held else group) and ok
+        # After the finished traces have taken their spans back: holding may evict.
+        for trace_id, group in open_traces.items():
+            for span in group:
+                self._hold(trace_id, span)
         return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
-    def _finish(self, trace_id: int, root: ReadableSpan) -> bool:
-        spans = self._pending.pop(trace_id)
-        self._remember(trace_id)
+    def _hold(self, trace_id: int, span: ReadableSpan) -> None:
+        """Keep a span of an unfinished trace until its root arrives, within the limits."""
+        evicted = self._pending.add(trace_id, span)
+        if not evicted:
+            return
+        self.stats.evicted += len(evicted)
+        for old in evicted:
+            # Its later spans (the root included) must not make an incomplete cassette.
+            self._remember(old)
+        self.failures.report(
+            "pending-overflow",
+            f"timetracer dropped {len(evicted)} unfinished trace(s): the pending "
+            f"buffer is full ({self._pending.max_traces} traces, "
+            f"{self._pending.max_bytes} bytes)",
+        )
+
+    def _finish(self, root: ReadableSpan, spans: list[ReadableSpan]) -> bool:
+        trace_id = root.context.trace_id
         if not _has_payload(spans) or (self.config.errors_only and not _is_error(root)):
             self.stats.skipped += 1
             return True

@@ -18,8 +18,9 @@ TIMETRACER_CASSETTE = "TIMETRACER_CASSETTE"
 Default: unset."""
 
 TIMETRACER_COMPRESSION = "TIMETRACER_COMPRESSION"
-"""Compression of written cassettes: ``gzip``, ``zstd`` (needs ``timetracer[zstd]``) or
-``none``. Reading detects the codec from the file's first bytes. Default: ``gzip``."""
+"""Compression of written cassettes: ``zstd`` (with timetracer's dictionary), ``gzip``
+(readable by any gzip tool) or ``none``. Reading detects the codec from the file's first bytes.
+Default: ``zstd``."""
 
 TIMETRACER_SAMPLE_RATE = "TIMETRACER_SAMPLE_RATE"
 """Fraction of requests recorded, a number from 0 to 1, decided by trace id (so every

@@ -36,12 +36,19 @@ def document() -> dict[str, Any]:
         "end_mib": 51.0,
         "second_half_growth_mib": 0.1,
     }
-    bar = {"met": True}
+    bar = {"met": True, "codec": "zstd"}
     return {
         "benchmarks": {
             "overhead": {
                 "variants": {"uninstrumented": variant, "record-gzip": variant},
-                "bar": {"met": False, "record_added_us": 5.0, "default_tracing_added_us": -3.0},
+                "bar": {
+                    "met": False,
+                    "codec": "zstd",
+                    "record_added_us": 5.0,
+                    "default_tracing_added_us": -3.0,
+                    "gzip_record_added_us": 7.0,
+                    "gzip_met": False,
+                },
             },
             "replay": {
                 "requests": 10,
@@ -67,11 +74,14 @@ def document() -> dict[str, Any]:
                 "ratio_to_uncompressed": {"none": 1.0, "gzip": 0.4, "zstd": 0.35},
                 "bar": bar,
             },
-            "exporter": {"variants": {"encode-only": clocks, "gzip": clocks}, "bar": bar},
+            "exporter": {
+                "variants": {"encode-only": clocks, "zstd": clocks, "zstd-tmpfs": clocks},
+                "bar": {**bar, "met_without_disk": False},
+            },
             "memory": {
                 "requests": 100,
                 "uninstrumented": memory,
-                "record-gzip": memory,
+                "record-zstd": memory,
                 "bar": bar,
             },
             "list": {
@@ -94,6 +104,8 @@ def test_every_section_renders_as_text_with_its_bar() -> None:
         assert any(line.startswith(section) for line in lines), section
     assert "MISSED" in text
     assert "+5 vs -3 us" in text
+    assert "record (gzip) vs default tracing" in text
+    assert "MISSED (no disk)" in text
 
 
 def test_markdown_is_a_table_with_a_separator_row() -> None:

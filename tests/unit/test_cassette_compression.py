@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from timetracer.cassette import dictionary
 from timetracer.cassette.compression import compress, decompress, sniff
 from timetracer.errors import CassetteFormatError
 
@@ -92,3 +93,86 @@ def test_data_exactly_at_the_limit_is_accepted(codec: str) -> None:
 
 def test_uncompressed_data_comes_back_as_is() -> None:
     assert decompress(DATA) is DATA
+
+
+def zstd_stream(data: bytes, **options: object) -> bytes:
+    """``data`` as another zstd writer would leave it: a streamed frame, no content size."""
+    import io
+
+    import zstandard
+
+    out = io.BytesIO()
+    with zstandard.ZstdCompressor(**options).stream_writer(out, closefd=False) as writer:
+        writer.write(data)
+    return out.getvalue()
+
+
+def test_zstd_cassettes_name_timetracers_dictionary_in_their_frame() -> None:
+    import zstandard
+
+    frame = zstandard.get_frame_parameters(compress(DATA, "zstd"))
+
+    assert frame.dict_id == dictionary.frame_dictionary_id(dictionary.CURRENT)
+
+
+def test_zstd_without_a_dictionary_still_reads() -> None:
+    import zstandard
+
+    plain = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(DATA)
+
+    assert decompress(plain) == DATA
+
+
+def test_a_streamed_zstd_frame_without_a_content_size_reads_within_the_limit() -> None:
+    streamed = zstd_stream(DATA)
+
+    assert decompress(streamed) == DATA
+    with pytest.raises(CassetteFormatError, match="more than 1000 bytes"):
+        decompress(streamed, source="streamed.cassette", limit=1000)
+
+
+def test_a_streamed_zstd_frame_cut_short_is_refused() -> None:
+    streamed = zstd_stream(DATA)
+
+    with pytest.raises(CassetteFormatError, match="corrupt or truncated zstd data"):
+        decompress(streamed[: len(streamed) // 2], source="cut.cassette")
+
+
+def test_the_dictionary_lets_standard_zstd_read_a_cassette() -> None:
+    # What `zstd -d -D <dictionary_path()>` does: a plain decoder given the shipped file.
+    import zstandard
+
+    content = dictionary.dictionary_path().read_bytes()
+    decoder = zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(content))
+
+    assert decoder.decompress(compress(DATA, "zstd")) == DATA
+
+
+def test_a_dictionary_this_version_does_not_ship_is_named_with_what_to_do() -> None:
+    import zstandard
+
+    unknown = dictionary.frame_dictionary_id(dictionary.CURRENT + 1)
+    trained = zstandard.train_dictionary(
+        4096, [DATA[i : i + 2000] for i in range(0, len(DATA), 2000)], dict_id=unknown
+    )
+    newer = zstandard.ZstdCompressor(dict_data=trained).compress(DATA)
+
+    with pytest.raises(CassetteFormatError) as caught:
+        decompress(newer, source="newer.cassette")
+
+    message = str(caught.value)
+    assert "newer.cassette" in message
+    assert f"timetracer's zstd dictionary {dictionary.CURRENT + 1}" in message
+    assert "upgrade timetracer" in message
+
+
+def test_a_foreign_zstd_dictionary_is_named_as_not_timetracers() -> None:
+    import zstandard
+
+    trained = zstandard.train_dictionary(
+        4096, [DATA[i : i + 2000] for i in range(0, len(DATA), 2000)], dict_id=12345
+    )
+    foreign = zstandard.ZstdCompressor(dict_data=trained).compress(DATA)
+
+    with pytest.raises(CassetteFormatError, match="id 12345, which is not one of timetracer's"):
+        decompress(foreign, source="foreign.cassette")

@@ -27,7 +27,7 @@ def test_defaults_record_nothing_and_keep_the_documented_limits() -> None:
     assert not config.recording
     assert config.cassette_dir == Path("cassettes")
     assert config.cassette is None
-    assert config.compression == "gzip"
+    assert config.compression == "zstd"
     assert config.sample_rate == 1.0
     assert config.errors_only is False
     assert config.max_body_bytes == 65536

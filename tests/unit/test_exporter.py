@@ -279,6 +279,63 @@ def test_a_successful_export_returns_success(
     assert exporter.export(memory.get_finished_spans()) is SpanExportResult.SUCCESS
 
 
+def test_whole_traces_in_one_batch_never_fill_the_pending_buffer(
+    tracer: Tracer, memory: InMemorySpanExporter, cassette_dir: Path
+) -> None:
+    # Three requests whose calls interleave, exported in one batch, with room for one
+    # unfinished trace: a batch holding whole traces must not evict any of them.
+    roots = [open_request(tracer, f"/r{i}") for i in range(3)]
+    for index, root in enumerate(roots):
+        call_in(tracer, root, f"c{index}")
+    for root in roots:
+        root.end()
+    exporter = CassetteSpanExporter(
+        config=TraceConfig(mode="record", cassette_dir=cassette_dir), max_pending_traces=1
+    )
+
+    assert exporter.export(memory.get_finished_spans()) is SpanExportResult.SUCCESS
+
+    assert exporter.stats.evicted == 0
+    written = {
+        c.exchange.route: [call.collection for call in c.calls] for c in cassettes(cassette_dir)
+    }
+    assert written == {"/r0": ["c0"], "/r1": ["c1"], "/r2": ["c2"]}
+
+
+def test_a_trace_split_across_batches_is_written_whole(
+    tracer: Tracer, memory: InMemorySpanExporter, cassette_dir: Path
+) -> None:
+    exporter = CassetteSpanExporter(config=TraceConfig(mode="record", cassette_dir=cassette_dir))
+    root = open_request(tracer, "/split")
+    call_in(tracer, root, "first")
+    exporter.export(memory.get_finished_spans())
+    memory.clear()
+    call_in(tracer, root, "second")
+    root.end()
+
+    exporter.export(memory.get_finished_spans())
+
+    (cassette,) = cassettes(cassette_dir)
+    assert [call.collection for call in cassette.calls] == ["first", "second"]
+
+
+def test_a_span_after_its_root_in_the_same_batch_is_late(
+    tracer: Tracer, memory: InMemorySpanExporter, cassette_dir: Path
+) -> None:
+    root = open_request(tracer, "/fire-and-forget")
+    with use_span(root, end_on_exit=False):
+        background = tracer.start_span("background", attributes=find_call("jobs"))
+    root.end()
+    background.end()
+    exporter = CassetteSpanExporter(config=TraceConfig(mode="record", cassette_dir=cassette_dir))
+
+    exporter.export(memory.get_finished_spans())
+
+    (cassette,) = cassettes(cassette_dir)
+    assert cassette.calls == ()
+    assert exporter.stats.late_spans == 1
+
+
 def test_an_unexpected_error_returns_failure_and_is_counted(cassette_dir: Path) -> None:
     exporter = CassetteSpanExporter(config=TraceConfig(mode="record", cassette_dir=cassette_dir))
 

@@ -1,4 +1,8 @@
-"""Cassette compression, detected from the first bytes of a file, never from its name."""
+"""Cassette compression, detected from the first bytes of a file, never from its name.
+
+zstd cassettes are compressed with timetracer's dictionary (``cassette/dictionary.py``); the
+frame names it, so zstd cassettes written without a dictionary read as well.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import threading
 import zlib
 from typing import Any
 
+from timetracer.cassette import dictionary
 from timetracer.errors import CassetteFormatError, MissingDependencyError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -16,7 +21,9 @@ ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 # gigabytes (a decompression bomb) when it is listed or replayed.
 MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
 GZIP_LEVEL = 6
-ZSTD_LEVEL = 3
+ZSTD_LEVEL = dictionary.ZSTD_LEVEL
+# zstd's "content size unknown" (a frame written by a streaming compressor).
+_UNKNOWN_SIZE = 2**64 - 1
 _local = threading.local()
 
 
@@ -47,9 +54,28 @@ def _zstd_compressor() -> Any:
     compressor = getattr(_local, "zstd", None)
     if compressor is None:
         # The content checksum lets reading detect a damaged frame instead of returning it.
-        compressor = _zstd().ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
+        compressor = _zstd().ZstdCompressor(
+            level=ZSTD_LEVEL, dict_data=dictionary.load(), write_checksum=True
+        )
         _local.zstd = compressor
     return compressor
+
+
+def _zstd_decompressor(frame_dictionary: int, source: object) -> Any:
+    """This thread's decompressor for frames naming ``frame_dictionary`` (0: none)."""
+    decompressors: dict[int, Any] | None = getattr(_local, "unzstd", None)
+    if decompressors is None:
+        decompressors = _local.unzstd = {}
+    decompressor = decompressors.get(frame_dictionary)
+    if decompressor is None:
+        zstd = _zstd()
+        dict_data = dictionary.for_frame(frame_dictionary, source)
+        if dict_data is None:
+            decompressor = zstd.ZstdDecompressor()
+        else:
+            decompressor = zstd.ZstdDecompressor(dict_data=dict_data)
+        decompressors[frame_dictionary] = decompressor
+    return decompressor
 
 
 def decompress(data: bytes, *, source: object = None, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
@@ -82,14 +108,22 @@ def _bounded_gunzip(data: bytes, limit: int, source: object) -> bytes:
 
 
 def _bounded_unzstd(data: bytes, limit: int, source: object) -> bytes:
-    reader = _zstd().ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=False)
+    frame = _zstd().get_frame_parameters(data)
+    decompressor = _zstd_decompressor(frame.dict_id, source)
+    if frame.content_size != _UNKNOWN_SIZE:
+        if frame.content_size > limit:
+            raise CassetteFormatError(source, f"expands to more than {limit} bytes")
+        # The size is in the header: one call, which fails on a frame cut short or damaged
+        # (and on output longer than the header says).
+        return bytes(decompressor.decompress(data))
+    reader = decompressor.stream_reader(io.BytesIO(data), read_across_frames=False)
     out = reader.read(limit + 1)
     if len(out) > limit:
         raise CassetteFormatError(source, f"expands to more than {limit} bytes")
     # A frame cut short reads as a shorter output without an error; make sure it ended.
-    decompressor = _zstd().ZstdDecompressor().decompressobj()
-    decompressor.decompress(data)
-    if not decompressor.eof:
+    ended = decompressor.decompressobj()
+    ended.decompress(data)
+    if not ended.eof:
         raise EOFError("compressed stream ended early")
     return out
 

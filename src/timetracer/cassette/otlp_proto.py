@@ -106,6 +106,22 @@ def span_attributes(span: ReadableSpan) -> Mapping[str, Any] | None:
     return span.attributes
 
 
+def _events(span: ReadableSpan) -> Sequence[Any]:
+    """``span.events``, skipping the SDK's locked copy of an empty list (most spans)."""
+    held = getattr(span, "_events", None)
+    if held is not None and not len(held):
+        return ()
+    return span.events
+
+
+def _links(span: ReadableSpan) -> Sequence[Any]:
+    """``span.links``, skipping the SDK's locked copy of an empty list (most spans)."""
+    held = getattr(span, "_links", None)
+    if held is not None and not len(held):
+        return ()
+    return span.links
+
+
 class SpanEncoder:
     """Encodes spans to ``TracesData`` bytes; keeps caches, so keep one per exporter."""
 
@@ -241,11 +257,11 @@ class SpanEncoder:
         parts.append(self._attributes(b"\x4a", span_attributes(span)))
         if span.dropped_attributes:
             parts.append(b"\x50" + _varint(span.dropped_attributes))
-        for event in span.events:
+        for event in _events(span):
             parts.append(_field(b"\x5a", self._event(event)))
         if span.dropped_events:
             parts.append(b"\x60" + _varint(span.dropped_events))
-        for link in span.links:
+        for link in _links(span):
             parts.append(_field(b"\x6a", self._link(link)))
         if span.dropped_links:
             parts.append(b"\x70" + _varint(span.dropped_links))

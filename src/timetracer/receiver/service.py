@@ -16,6 +16,7 @@ from types import TracebackType
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from timetracer.config import DEFAULT_COMPRESSION
 from timetracer.errors import ReceiverError
 from timetracer.receiver.assembler import TraceAssembler
 from timetracer.receiver.http import TRACES_PATH, OtlpHttpServer
@@ -43,7 +44,7 @@ class CollectReceiver:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         token: str | None = None,
-        compression: str = "gzip",
+        compression: str = DEFAULT_COMPRESSION,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         settle_seconds: float = 1.0,
         max_wait_seconds: float = 300.0,

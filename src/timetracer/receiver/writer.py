@@ -11,6 +11,7 @@ from timetracer.cassette.encoding import encode_cassette, stamp
 from timetracer.cassette.model import attributes_of
 from timetracer.cassette.naming import SUFFIX, root_cassette_name
 from timetracer.cassette.store import remove_stale_partials, write_atomic
+from timetracer.config import DEFAULT_COMPRESSION
 from timetracer.failures import FailureLog, cause_of
 from timetracer.receiver.assembler import FinishedTrace
 from timetracer.receiver.stats import ReceiverStats
@@ -31,7 +32,7 @@ class CassetteWriter:
     def __init__(
         self,
         directory: Path | str,
-        compression: str = "gzip",
+        compression: str = DEFAULT_COMPRESSION,
         stats: ReceiverStats | None = None,
         on_write: OnWrite | None = None,
     ) -> None:
