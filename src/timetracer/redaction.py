@@ -48,10 +48,34 @@ _SEPARATORS = re.compile(r"[ -]")
 # Standard span attributes the contrib ASGI middleware fills from the raw query string.
 _URL_ATTRIBUTES = ("http.url", "url.full")
 _QUERY_ATTRIBUTE = "url.query"
+# Bounds of Redactor's memory of field-name verdicts: data can bring any number of names.
+_CACHED_NAMES = 2048
+_CACHED_NAME_LENGTH = 64
 
 
 def _fold(data: bytes) -> bytes:
     return data.translate(_FOLD_TABLE, _FOLD_DELETE)
+
+
+_MAPPING, _STRING, _SEQUENCE, _OTHER = "mapping", "string", "sequence", "other"
+
+
+def _shape(value: Any) -> str:
+    """How :meth:`Redactor.document` walks a value."""
+    if isinstance(value, Mapping):
+        return _MAPPING
+    if isinstance(value, str):
+        return _STRING
+    if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        return _SEQUENCE
+    return _OTHER
+
+
+# _shape of the exact types parsed JSON and decoded BSON are mostly made of, known in advance:
+# isinstance against the Mapping and Sequence ABCs costs more than the rest of the walk.
+_SHAPES = {
+    kind: _shape(kind()) for kind in (dict, list, tuple, str, bytes, int, float, bool, type(None))
+}
 
 
 def luhn_valid(digits: str) -> bool:
@@ -91,12 +115,26 @@ class Redactor:
         self._fields = config.redact_fields
         self._cards = config.redact_cards
         # Byte scans run over folded data (see _fold), so ``api_key`` is found by ``apikey``.
-        self._needles = tuple(_fold(f.encode()) for f in self._fields)
+        # One alternation finds any of them in a single C call: the same answer as an
+        # ``in`` test per needle, without a Python loop per document.
+        needles = tuple(_fold(f.encode()) for f in self._fields)
+        self._find_field = (
+            re.compile(b"|".join(map(re.escape, needles))).search if needles else None
+        )
+        # Field names repeat from document to document; their verdicts are kept (bounded).
+        self._field_verdicts: dict[str, bool] = {}
 
     def is_secret_field(self, name: str) -> bool:
         """Whether a field with this name is stored redacted."""
-        normalized = normalize_field_name(name)
-        return any(fragment in normalized for fragment in self._fields)
+        verdict = self._field_verdicts.get(name) if type(name) is str else None
+        if verdict is None:
+            normalized = normalize_field_name(name)
+            verdict = any(fragment in normalized for fragment in self._fields)
+            if type(name) is str and len(name) <= _CACHED_NAME_LENGTH:
+                if len(self._field_verdicts) >= _CACHED_NAMES:
+                    self._field_verdicts.clear()
+                self._field_verdicts[name] = verdict
+        return verdict
 
     def might_contain_secret(self, data: bytes) -> bool:
         """Cheap pre-check: could ``data`` hold a field or a card number that must be redacted?
@@ -104,12 +142,12 @@ class Redactor:
         Escapes (``%77`` in a query, ``\\u0070`` in JSON) can spell a field name or a digit the
         byte scan cannot see, so data containing them always takes the careful path.
         """
-        if not data or not (self._needles or self._cards):
+        if not data or (self._find_field is None and not self._cards):
             return False
         if b"%" in data or b"\\u" in data:
             return True
         folded = _fold(data)
-        if any(needle in folded for needle in self._needles):
+        if self._find_field is not None and self._find_field(folded) is not None:
             return True
         return self._cards and _FOLDED_CARD in folded and _CARD_BYTES.search(data) is not None
 
@@ -208,20 +246,21 @@ class Redactor:
         random ids, and about one random 64-bit integer in eighteen passes the card checks:
         redacting a cursor id would break the replay of every ``getMore``.
         """
-        if isinstance(value, Mapping):
+        shape = _SHAPES.get(type(value)) or _shape(value)
+        if shape is _MAPPING:
             return {
                 key: REDACTED
                 if self.is_secret_field(str(key))
                 else self.document(item, check_numbers=check_numbers)
                 for key, item in value.items()
             }
-        if isinstance(value, str):
+        if shape is _STRING:
             # Only a string that holds a card is rebuilt: str subclasses (bson.Code) keep
             # their type otherwise.
             if self._cards and _CARD.search(value) is not None:
                 return redact_card_numbers(value)
             return value
-        if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        if shape is _SEQUENCE:
             return [self.document(item, check_numbers=check_numbers) for item in value]
         if (
             check_numbers

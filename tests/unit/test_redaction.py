@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from bson import ObjectId
+from bson import Code, Int64, ObjectId
+from bson.son import SON
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from timetracer.config import TraceConfig
+from timetracer import redaction
+from timetracer.config import TraceConfig, normalize_field_name
 from timetracer.redaction import REDACTED, Redactor
 
 
@@ -230,3 +236,150 @@ def test_might_contain_secret_ignores_case_and_separators(redactor: Redactor) ->
     assert redactor.might_contain_secret(b'{"X-API-KEY": 1}')
     assert not redactor.might_contain_secret(b'{"name": "ann"}')
     assert not redactor.might_contain_secret(b"")
+
+
+# The pre-checks and the document walk have fast paths (one regular expression for the field
+# names, remembered field-name verdicts, exact-type dispatch); these plain definitions are what
+# they must agree with, on any input.
+
+CONFIGS = [
+    TraceConfig(),
+    TraceConfig(redact_cards=False),
+    TraceConfig(redact_fields=()),
+    TraceConfig(redact_fields=(), redact_cards=False),
+    # Fragments the byte fold changes ("api key" folds to "apikey") or leaves alone ("émail").
+    TraceConfig(redact_fields=("api key", "x+y", "Émail", "pin")),
+]
+
+
+def plain_is_secret_field(config: TraceConfig, name: str) -> bool:
+    normalized = normalize_field_name(name)
+    return any(fragment in normalized for fragment in config.redact_fields)
+
+
+def plain_might_contain_secret(config: TraceConfig, data: bytes) -> bool:
+    needles = tuple(redaction._fold(f.encode()) for f in config.redact_fields)
+    if not data or not (needles or config.redact_cards):
+        return False
+    if b"%" in data or b"\\u" in data:
+        return True
+    folded = redaction._fold(data)
+    if any(needle in folded for needle in needles):
+        return True
+    return (
+        config.redact_cards
+        and redaction._FOLDED_CARD in folded
+        and redaction._CARD_BYTES.search(data) is not None
+    )
+
+
+def plain_document(config: TraceConfig, value: Any, check_numbers: bool) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED
+            if plain_is_secret_field(config, str(key))
+            else plain_document(config, item, check_numbers)
+            for key, item in value.items()
+        }
+    if isinstance(value, str):
+        if config.redact_cards and redaction._CARD.search(value) is not None:
+            return redaction.redact_card_numbers(value)
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        return [plain_document(config, item, check_numbers) for item in value]
+    if (
+        check_numbers
+        and config.redact_cards
+        and isinstance(value, int)
+        and not isinstance(value, bool)
+        and redaction.is_card_number(value)
+    ):
+        return REDACTED
+    return value
+
+
+def typed(value: Any) -> Any:
+    """A value with every type spelled out: Code("x") and "x", Int64(1) and 1 differ."""
+    if isinstance(value, Mapping):
+        return (type(value), [(typed(k), typed(v)) for k, v in value.items()])
+    if isinstance(value, (list, tuple)):
+        return (type(value), [typed(item) for item in value])
+    return (type(value), value)
+
+
+_PIECES = st.sampled_from(
+    [b"pass", b"word", b"PassWord", b"pass_wd", b"to-ken", b"api key", b"api+key", b"X-API-KEY",
+     b"secret", b"credential", b"authorization", b"privatekey", b"emai", b"\xc3\xa9mail", b"p_i-n",
+     b"x+y", b"xy", b"%", b"%77", b"\\u0070", b"\\", b"u", b"4111 1111 1111 1111",
+     b"4111111111111111", b"1711111111111", b"5-", b"+4111", b"0000000000000", b"12345",
+     b'{"', b'":', b"\x00", b" ", b"_", b"-", b"+", b"name", b"ann"]
+)  # fmt: skip
+_DATA = st.one_of(st.binary(max_size=64), st.lists(_PIECES, max_size=12).map(b"".join))
+_NAMES = st.one_of(
+    st.text(max_size=12),
+    st.lists(st.sampled_from(["pass", "Word", "_", "-", "TOKEN", "api", " key", "x+y", "Émail",
+                              "pin", "name", "\u212a"]), max_size=4).map("".join),
+)  # fmt: skip
+_CARD_TEXT = st.sampled_from(["4111 1111 1111 1111", "card 4111-1111-1111-1111!", "1711111111111"])
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([4111111111111111, 4111111111111112, 5500000000000004]),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    _CARD_TEXT,
+    _CARD_TEXT.map(Code),
+    st.binary(max_size=4),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1).map(Int64),
+    st.just(ObjectId("65a1b2c3d4e5f60718293a4b")),
+)
+_DOCUMENTS = st.recursive(
+    _LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.lists(inner, max_size=3).map(tuple),
+        st.dictionaries(_NAMES, inner, max_size=4),
+        st.dictionaries(_NAMES, inner, max_size=3).map(lambda d: SON(list(d.items()))),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(config=st.sampled_from(CONFIGS), data=_DATA)
+def test_might_contain_secret_answers_as_its_plain_definition(
+    config: TraceConfig, data: bytes
+) -> None:
+    assert Redactor(config).might_contain_secret(data) == plain_might_contain_secret(config, data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(config=st.sampled_from(CONFIGS), names=st.lists(_NAMES, max_size=6))
+def test_is_secret_field_answers_as_its_plain_definition_first_time_and_after(
+    config: TraceConfig, names: list[str]
+) -> None:
+    redactor = Redactor(config)
+
+    for name in [*names, *names]:
+        assert redactor.is_secret_field(name) is plain_is_secret_field(config, name)
+
+
+def test_remembered_field_verdicts_stay_bounded_and_right() -> None:
+    redactor = Redactor(TraceConfig())
+    names = [f"field{n}" for n in range(3 * redaction._CACHED_NAMES)] + ["x" * 500 + "token"]
+
+    verdicts = [redactor.is_secret_field(name) for name in [*names, *names]]
+
+    assert verdicts == [name.endswith("token") for name in [*names, *names]]
+    assert len(redactor._field_verdicts) <= redaction._CACHED_NAMES
+
+
+@settings(max_examples=400, deadline=None)
+@given(config=st.sampled_from(CONFIGS), value=_DOCUMENTS, check_numbers=st.booleans())
+def test_document_redacts_as_its_plain_definition(
+    config: TraceConfig, value: Any, check_numbers: bool
+) -> None:
+    redacted = Redactor(config).document(value, check_numbers=check_numbers)
+
+    assert typed(redacted) == typed(plain_document(config, value, check_numbers))

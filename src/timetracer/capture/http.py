@@ -22,6 +22,7 @@ from opentelemetry.trace import Span, SpanKind
 from timetracer import attributes as attr
 from timetracer.capture.body import BodyBuffer
 from timetracer.capture.route import route_template
+from timetracer.capture.sdk_span import set_attributes
 from timetracer.config import TraceConfig, exclusion_pattern
 from timetracer.failures import FailureLog, cause_of
 from timetracer.redaction import Redactor
@@ -100,7 +101,8 @@ class ExchangeRecorder:
             redactor = self._capture.redactor
             query = scope.get("query_string", b"").decode("latin-1")
             redacted_query = redactor.query(query)
-            span.set_attributes(
+            set_attributes(
+                span,
                 {
                     attr.HTTP_METHOD: scope.get("method", "GET"),
                     attr.HTTP_PATH: scope.get("path", "/"),
@@ -110,7 +112,7 @@ class ExchangeRecorder:
                     **redactor.url_attributes(
                         getattr(span, "attributes", None) or {}, query, redacted_query
                     ),
-                }
+                },
             )
         except Exception as exc:  # recording must never break the request
             self._capture.failures.report(
@@ -177,12 +179,13 @@ class ExchangeRecorder:
     def _record_request_body(self, body: BodyBuffer) -> None:
         self._request_done = True
         stored = self._capture.redactor.body(body.value(), _content_type(self.scope.get("headers")))
-        self.span.set_attributes(  # type: ignore[union-attr]
+        set_attributes(
+            self.span,  # type: ignore[arg-type]
             {
                 attr.HTTP_REQUEST_BODY: stored,
                 attr.HTTP_REQUEST_BODY_SIZE: body.total,
                 attr.HTTP_REQUEST_BODY_TRUNCATED: body.truncated,
-            }
+            },
         )
 
     def _observe_response(self, message: Message) -> None:
@@ -206,7 +209,8 @@ class ExchangeRecorder:
             self._record_request_body(request)
         redactor = self._capture.redactor
         stored = redactor.body(body.value(), _content_type(self._response_headers))
-        span.set_attributes(  # type: ignore[union-attr]
+        set_attributes(
+            span,  # type: ignore[arg-type]
             {
                 attr.HTTP_ROUTE: route_template(self.scope, getattr(span, "attributes", None)),
                 attr.HTTP_STATUS: self._status,
@@ -214,7 +218,7 @@ class ExchangeRecorder:
                 attr.HTTP_RESPONSE_BODY: stored,
                 attr.HTTP_RESPONSE_BODY_SIZE: body.total,
                 attr.HTTP_RESPONSE_BODY_TRUNCATED: body.truncated,
-            }
+            },
         )
         # The exchange is complete and the middleware is about to end the span: whatever
         # passes after this (a late ``http.disconnect``) has nothing left to record.

@@ -24,6 +24,7 @@ from pymongo import monitoring
 
 from timetracer import attributes as attr
 from timetracer.capture.exclusion import in_unrecorded_request
+from timetracer.capture.sdk_span import set_attributes
 from timetracer.config import TraceConfig
 from timetracer.failures import FailureLog, cause_of
 from timetracer.redaction import Redactor
@@ -108,7 +109,7 @@ class MongoCapture:
             server = self._servers.get(event.connection_id)
             if server is not None:
                 attributes[attr.MONGO_SERVER] = server
-            span.set_attributes(attributes)
+            set_attributes(span, attributes)
         except Exception as exc:  # recording must never break the app's query
             self.failures.report(cause_of("mongo-command", exc), "could not record a command", exc)
 
@@ -119,7 +120,7 @@ class MongoCapture:
         try:
             attributes: dict[str, Any] = {}
             self._put_document(attributes, attr.MONGO_REPLY, attr.MONGO_REPLY_SIZE, event.reply)
-            span.set_attributes(attributes)
+            set_attributes(span, attributes)
         except Exception as exc:  # recording must never break the app's query
             self.failures.report(cause_of("mongo-reply", exc), "could not record a reply", exc)
 
@@ -130,7 +131,7 @@ class MongoCapture:
         try:
             attributes: dict[str, Any] = {}
             self._put_document(attributes, attr.MONGO_FAILURE, attr.MONGO_REPLY_SIZE, event.failure)
-            span.set_attributes(attributes)
+            set_attributes(span, attributes)
         except Exception as exc:  # recording must never break the app's query
             self.failures.report(cause_of("mongo-failure", exc), "could not record a failure", exc)
 
