@@ -73,7 +73,7 @@ def test_open_shows_the_file_in_the_browser(
     directory: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened: list[str] = []
-    monkeypatch.setattr(dashboard_cmd.webbrowser, "open", opened.append)
+    monkeypatch.setattr("webbrowser.open", opened.append)
     out = tmp_path / "dash.html"
 
     main(["dashboard", str(directory), "--out", str(out), "--open"])

@@ -100,7 +100,7 @@ def test_open_shows_the_page_in_the_browser(
     directory: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened: list[str] = []
-    monkeypatch.setattr(serve_cmd.webbrowser, "open", opened.append)
+    monkeypatch.setattr("webbrowser.open", opened.append)
     port = free_port()
 
     serve_while(["serve", str(directory), "--listen", f"127.0.0.1:{port}", "--open"], port, str)

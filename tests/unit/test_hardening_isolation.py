@@ -42,20 +42,10 @@ class _Os:
 def disk_full(monkeypatch: pytest.MonkeyPatch, directory: Path) -> Path:
     """Every write runs out of space after the file was created, as a full disk does."""
 
-    class FullDisk:
-        def __init__(self, fd: int, mode: str) -> None:
-            self._file = os.fdopen(fd, mode)
+    def no_space(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-        def __enter__(self) -> FullDisk:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self._file.close()
-
-        def write(self, data: bytes) -> int:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(store, "os", _Os(fdopen=FullDisk))
+    monkeypatch.setattr(store, "os", _Os(write=no_space))
     return directory
 
 

@@ -40,22 +40,14 @@ CHILD = textwrap.dedent(
     exporter = CassetteSpanExporter(config=TraceConfig(mode="record", cassette_dir=directory))
     tracer = local_provider(exporter).get_tracer("child")
     record_request(tracer)
-    real_fdopen = os.fdopen
+    real_write = os.write
 
-    class HalfWrite:
-        def __init__(self, fd, mode):
-            self.file = real_fdopen(fd, mode)
-        def __enter__(self):
-            return self
-        def __exit__(self, *exc):
-            self.file.close()
-        def write(self, data):
-            self.file.write(data[: len(data) // 2])
-            self.file.flush()
-            print("stalled", flush=True)
-            time.sleep(60)
+    def half_write(fd, data):
+        real_write(fd, data[: len(data) // 2])
+        print("stalled", flush=True)
+        time.sleep(60)
 
-    store.os.fdopen = HalfWrite
+    store.os.write = half_write
     record_request(tracer, path="/items/8", start_ns=1_700_000_001_000_000_000)
     """
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
-import secrets
 import time
 from pathlib import Path
 
@@ -15,11 +16,13 @@ STALE_PARTIAL_SECONDS = 3600.0
 """A temporary file this old is a leftover whoever wrote it: writes take milliseconds."""
 # ``.<final name>.<writer pid>.<random hex>.partial``, as write_atomic names its temporary files.
 _PARTIAL_NAME = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.[0-9a-f]+\.partial$")
+# O_EXCL: always a new file, never one (or a symlink) already there. O_BINARY: Windows only.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
 def partial_name(name: str) -> str:
     """A fresh temporary name for a write of ``name``: hidden, unique, naming this process."""
-    return f".{name}.{os.getpid()}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"
+    return f".{name}.{os.getpid()}.{os.urandom(4).hex()}{PARTIAL_SUFFIX}"
 
 
 def write_atomic(directory: Path, name: str, data: bytes) -> Path:
@@ -27,20 +30,43 @@ def write_atomic(directory: Path, name: str, data: bytes) -> Path:
 
     The bytes go to a hidden temporary file in the same directory, which is then renamed over
     the final name; a crash mid-write leaves only a dot-file that listing and replay ignore
-    and that :func:`remove_stale_partials` deletes later.
+    and that :func:`remove_stale_partials` deletes later. The file is owner-only (0600), and
+    so is the directory (0700) when this call creates it.
     """
-    directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     final = directory / name
-    temporary = directory / partial_name(name)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    temporary = os.path.join(directory, partial_name(name))
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        fd = os.open(temporary, _CREATE, FILE_MODE)
+    except FileNotFoundError:
+        # Only the first write to a directory finds it missing: creating it up front would
+        # cost every write a failing mkdir and a stat.
+        directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        fd = os.open(temporary, _CREATE, FILE_MODE)
+    try:
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
         os.replace(temporary, final)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
         raise
     return final
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte of ``data`` to ``fd``: ``os.write`` may write fewer than it is given
+    (a signal, a file size limit), and reports so only by its return value."""
+    written = os.write(fd, data)
+    if written == len(data):
+        return
+    view = memoryview(data)
+    while written < len(view):
+        count = os.write(fd, view[written:])
+        if count == 0:  # would loop forever; a full disk raises ENOSPC instead
+            raise OSError(errno.EIO, f"wrote {written} of {len(view)} bytes, then nothing")
+        written += count
 
 
 def remove_stale_partials(

@@ -14,12 +14,19 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from timetracer.config import COMPRESSIONS
-from timetracer.receiver import CollectReceiver, FinishedTrace
-from timetracer.receiver.service import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT
+from timetracer.config import COMPRESSIONS, DEFAULT_COMPRESSION
 
+if TYPE_CHECKING:
+    from timetracer.receiver import FinishedTrace
+
+# The receiver's own defaults (timetracer.receiver.service), repeated here because importing
+# the receiver (protobuf, http.server) costs more than every other command's start-up; a unit
+# test keeps the two in step.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4318
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 _PREFIX = "timetracer collect:"
 
 
@@ -47,8 +54,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--compression",
         choices=COMPRESSIONS,
-        default="gzip",
-        help="compression of written cassettes (default gzip)",
+        default=DEFAULT_COMPRESSION,
+        help=f"compression of written cassettes (default {DEFAULT_COMPRESSION})",
     )
     parser.add_argument(
         "--max-body-bytes",
@@ -142,6 +149,8 @@ def summary(stats: dict[str, int], directory: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT, then write what is held and print the summary."""
+    from timetracer.receiver import CollectReceiver
+
     host, port = args.listen
     stop = threading.Event()
 

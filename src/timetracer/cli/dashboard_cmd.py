@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import webbrowser
 from pathlib import Path
 from typing import Any
 
-from timetracer.cassette.store import write_atomic
-from timetracer.dashboard.snapshot import DEFAULT_DETAIL_BUDGET, take_snapshot
 from timetracer.errors import DashboardError
 
 DEFAULT_OUT = Path("timetracer-dashboard.html")
 _MIB = 1024 * 1024
+# timetracer.dashboard.snapshot's default, repeated so that registering the command does not
+# import the dashboard; a unit test keeps the two in step.
+DEFAULT_DETAIL_BUDGET = 64 * _MIB
 
 
 def add_parser(commands: Any) -> None:
@@ -62,6 +62,9 @@ def _megabytes(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Write the page; report what was skipped or left out."""
+    from timetracer.cassette.store import write_atomic
+    from timetracer.dashboard.snapshot import take_snapshot
+
     snapshot = take_snapshot(args.dir, app=args.app, detail_budget=args.max_detail_mb)
     for item in snapshot.skipped:
         print(f"timetracer: skipped {item['reason']}", file=sys.stderr)
@@ -78,5 +81,7 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"{snapshot.omitted} without details (over --max-detail-mb)")
     print(f"timetracer dashboard: wrote {written} ({', '.join(notes)})")
     if args.open:
+        import webbrowser
+
         webbrowser.open(written.resolve().as_uri())
     return 0

@@ -9,12 +9,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from timetracer.cassette import load_cassette
-from timetracer.cassette.diff import CallDiff, CassetteDiff, diff_cassettes
-from timetracer.cassette.jsondiff import Change
 from timetracer.cli.style import Style
+
+if TYPE_CHECKING:
+    from timetracer.cassette.diff import CallDiff, CassetteDiff
+    from timetracer.cassette.jsondiff import Change
 
 _MARKS = {"same": " ", "changed": "~", "added": "+", "removed": "-"}
 _COLOURS = {"changed": "yellow", "added": "green", "removed": "red"}
@@ -110,6 +111,9 @@ def render(diff: CassetteDiff, style: Style) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Compare the two cassettes; 0 the same, 1 different (2 comes from bad input)."""
+    from timetracer.cassette import load_cassette
+    from timetracer.cassette.diff import diff_cassettes
+
     diff = diff_cassettes(load_cassette(args.before), load_cassette(args.after), ignore=args.ignore)
     if args.json:
         print(json.dumps(diff.to_dict(), indent=2, default=repr))

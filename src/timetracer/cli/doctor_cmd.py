@@ -11,13 +11,13 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timetracer.cli.style import Style
 from timetracer.config import Mode
-from timetracer.doctor import FAIL, OK, WARN, Finding, run_checks
 
-_COLOURS = {OK: "green", WARN: "yellow", FAIL: "red"}
+if TYPE_CHECKING:
+    from timetracer.doctor import Finding
 
 
 def add_parser(commands: Any) -> None:
@@ -58,9 +58,12 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
 
 def render(findings: list[Finding], style: Style) -> str:
     """The text report: one mark and line per finding, hints below, a closing count."""
+    from timetracer.doctor import FAIL, OK, WARN
+
+    colours = {OK: "green", WARN: "yellow", FAIL: "red"}
     lines = []
     for finding in findings:
-        mark = style.paint(f"{finding.status:<4}", _COLOURS[finding.status])
+        mark = style.paint(f"{finding.status:<4}", colours[finding.status])
         lines.append(f"{mark}  {finding.check}: {finding.message}")
         if finding.hint:
             lines.append(f"      -> {finding.hint}")
@@ -78,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         message = "--dir needs --mode (set TIMETRACER_DIR to check the environment as it is)"
         print(f"timetracer: {message}", file=sys.stderr)
         return 2
+    from timetracer.doctor import FAIL, OK, WARN, run_checks
+
     findings = run_checks(environment(args))
     if args.json:
         counts = Counter(f.status for f in findings)

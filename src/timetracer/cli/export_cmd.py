@@ -13,10 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from timetracer.cassette import iter_cassette_paths, read_traces_data
-from timetracer.cassette.naming import SUFFIX
-from timetracer.cassette.otlp_json import traces_data_to_json
-from timetracer.cassette.store import write_atomic
 from timetracer.errors import TimetracerError
 
 FORMATS = ("otlp-json",)
@@ -48,12 +44,17 @@ def add_parser(commands: Any) -> None:
 
 def default_output(cassette: Path) -> Path:
     """``x.cassette`` -> ``x.otlp.json`` in the same directory."""
+    from timetracer.cassette.naming import SUFFIX
+
     name = cassette.name.removesuffix(SUFFIX) if cassette.name.endswith(SUFFIX) else cassette.name
     return cassette.with_name(name + EXPORT_SUFFIX)
 
 
 def export_lines(paths: list[Path]) -> tuple[str, int]:
     """The OTLP/JSON lines of ``paths`` and how many spans they hold."""
+    from timetracer.cassette import read_traces_data
+    from timetracer.cassette.otlp_json import traces_data_to_json
+
     lines: list[str] = []
     spans = 0
     for path in paths:
@@ -66,6 +67,9 @@ def export_lines(paths: list[Path]) -> tuple[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     """Export; exit 2 for a missing or unreadable cassette (nothing is written then)."""
+    from timetracer.cassette import iter_cassette_paths
+    from timetracer.cassette.store import write_atomic
+
     if args.cassette.is_dir() and args.out is None:
         raise TimetracerError(f"{args.cassette} is a directory: name the output with --out FILE")
     paths = list(iter_cassette_paths(args.cassette))

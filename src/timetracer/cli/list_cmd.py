@@ -6,16 +6,16 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from timetracer.cassette import iter_cassette_paths
-from timetracer.cassette.model import Cassette
-from timetracer.cassette.naming import parse_cassette_name
-from timetracer.cassette.summary import CassetteSummary, load_summary
-from timetracer.cassette.views import summary
 from timetracer.cli.since import parse_since
 from timetracer.errors import CassetteError
+
+if TYPE_CHECKING:
+    from timetracer.cassette.model import Cassette
+    from timetracer.cassette.summary import CassetteSummary
 
 _MS = 1_000_000
 
@@ -54,28 +54,44 @@ def _keep(cassette: Cassette | CassetteSummary, args: argparse.Namespace) -> boo
     return not (args.errors and not cassette.is_error)
 
 
-def _skip_by_name(path: Path, args: argparse.Namespace) -> bool:
-    """Whether the file name alone rules a cassette out, so it is never opened (a name that
-    does not parse, say a renamed file, is opened and filtered on its contents)."""
-    parsed = parse_cassette_name(path.name)
-    if parsed is None:
-        return False
-    start_ms_floor, method = parsed
+def _name_filter(args: argparse.Namespace) -> Callable[[Path], bool] | None:
+    """What rules a cassette out by its file name alone, so it is never opened (a name that
+    does not parse, say a renamed file, is opened and filtered on its contents); None when
+    no filter looks at names: parsing a name costs as much as reading a summary."""
+    if not args.method and args.since is None:
+        return None
+    from timetracer.cassette.naming import parse_cassette_name
+
     # Names keep only the letters of a method (cassette_name): compare it the same way.
-    if args.method and method != re.sub(r"[^A-Z]", "", args.method.upper())[:16]:
-        return True
+    method = re.sub(r"[^A-Z]", "", args.method.upper())[:16] if args.method else None
     # The name holds the start time cut to the millisecond: it started before that + 1 ms.
     since_ns = None if args.since is None else int(args.since.timestamp() * 1e9)
-    return since_ns is not None and start_ms_floor + _MS <= since_ns
+
+    def skip(path: Path) -> bool:
+        parsed = parse_cassette_name(path.name)
+        if parsed is None:
+            return False
+        start_ms_floor, name_method = parsed
+        if method is not None and name_method != method:
+            return True
+        return since_ns is not None and start_ms_floor + _MS <= since_ns
+
+    return skip
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the cassettes; exit 2 if any file could not be read (the rest are still listed)."""
+    # Imported here, not at the top: they bring in protobuf, which no other command's
+    # start-up should pay for.
+    from timetracer.cassette import iter_cassette_paths
+    from timetracer.cassette.summary import load_summary
+    from timetracer.cassette.views import summary
+
     rows: list[dict[str, Any]] = []
     bad = 0
+    skip_by_name = _name_filter(args)
     for path in iter_cassette_paths(args.dir):
-        # Parsing a name costs as much as reading a summary: only done when it can rule out.
-        if (args.method or args.since is not None) and _skip_by_name(path, args):
+        if skip_by_name is not None and skip_by_name(path):
             continue
         try:
             cassette = load_summary(path)

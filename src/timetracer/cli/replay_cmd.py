@@ -4,7 +4,6 @@ cassettes, and compare the responses with the recorded ones."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import json
 import os
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from timetracer import envvars
-from timetracer.cassette import iter_cassette_paths
 from timetracer.errors import TimetracerError
 
 
@@ -100,6 +98,9 @@ def _line(result: Any) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Replay and report; 0 all passed, 1 some differ, 2 bad input."""
+    import asyncio
+
+    from timetracer.cassette import iter_cassette_paths
     from timetracer_replay.runner import replay_cassettes
     from timetracer_replay.session import global_session
 

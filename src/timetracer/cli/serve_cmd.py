@@ -7,17 +7,16 @@ import os
 import signal
 import sys
 import threading
-import webbrowser
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timetracer import envvars
 from timetracer.cli.collect_cmd import is_loopback, parse_listen
-from timetracer.dashboard.catalog import CassetteCatalog
-from timetracer.dashboard.replay import ReplayAction
-from timetracer.dashboard.server import DashboardServer
 from timetracer.errors import TimetracerError
+
+if TYPE_CHECKING:
+    from timetracer.dashboard.replay import ReplayAction
 
 DEFAULT_LISTEN = "127.0.0.1:8765"
 _PREFIX = "timetracer serve:"
@@ -59,6 +58,7 @@ def add_parser(commands: Any) -> None:
 def _replay_action(spec: str, ignore: list[str]) -> tuple[ReplayAction, Any]:
     """The replay button's action and the session it holds (stop it when done)."""
     from timetracer.cli.replay_cmd import load_app
+    from timetracer.dashboard.replay import ReplayAction
     from timetracer_replay.session import global_session
 
     ignore = ignore + [
@@ -76,6 +76,9 @@ def _replay_action(spec: str, ignore: list[str]) -> tuple[ReplayAction, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT."""
+    from timetracer.dashboard.catalog import CassetteCatalog
+    from timetracer.dashboard.server import DashboardServer
+
     if not args.dir.is_dir():
         raise TimetracerError(f"{args.dir}: not a directory")
     catalog = CassetteCatalog(args.dir)
@@ -104,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
             if args.open:
+                import webbrowser
+
                 webbrowser.open(server.url)
             while not stop.wait(0.5):
                 pass

@@ -7,9 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from timetracer.cassette import load_cassette
-from timetracer.cassette.views import detail
-
 
 def add_parser(commands: Any) -> None:
     """Register ``show``."""
@@ -52,6 +49,9 @@ def _text(view: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print one cassette."""
+    from timetracer.cassette import load_cassette
+    from timetracer.cassette.views import detail
+
     view = detail(load_cassette(args.cassette))
     print(json.dumps(view, indent=2) if args.json else _text(view))
     return 0
