@@ -56,12 +56,18 @@ def _ignored(where: str, ignore: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(where, pattern) for pattern in ignore)
 
 
+# Leaves compared as they are, checked by exact type before the (slower) ABC checks.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def json_differences(
     recorded: Any, live: Any, where: str, ignore: Sequence[str]
 ) -> list[Difference]:
     """Differences between two JSON values, path by path."""
-    if _ignored(where, ignore):
+    if ignore and _ignored(where, ignore):
         return []
+    if type(recorded) in _SCALARS and type(live) in _SCALARS:
+        return _leaf_difference(recorded, live, where)
     if isinstance(recorded, Mapping) and isinstance(live, Mapping):
         found: list[Difference] = []
         for key in dict.fromkeys([*recorded.keys(), *live.keys()]):
@@ -83,6 +89,10 @@ def json_differences(
                 )
             )
         return found
+    return _leaf_difference(recorded, live, where)
+
+
+def _leaf_difference(recorded: Any, live: Any, where: str) -> list[Difference]:
     if recorded == live and type(recorded) is type(live):
         return []
     noise = _generated(recorded) and _generated(live)

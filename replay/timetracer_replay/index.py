@@ -46,11 +46,16 @@ class CallIndex:
     Two hash indexes point at the same entries: by the exact normalized command, and by the
     command with ObjectIds and datetimes masked. Each key's entries are consumed in recorded
     order; a used entry is skipped lazily, so every lookup is O(1) amortized.
+
+    The loose index is filled per command name on the first exact miss of that name: most
+    commands match exactly, and masking a recorded command costs as much as indexing it.
     """
 
     def __init__(self) -> None:
         self._exact: dict[bytes, deque[Entry]] = {}
         self._loose: dict[bytes, deque[Entry]] = {}
+        self._unmasked: dict[str, list[Entry]] = {}
+        """Entries not yet in ``_loose``, by the first key of their normalized command."""
         self._by_name: dict[tuple[str, str], list[Entry]] = {}
         self.entries: list[Entry] = []
         self.too_large: list[Entry] = []
@@ -74,7 +79,7 @@ class CallIndex:
             entry.normalized = recorded = normalized(command)
             self.entries.append(entry)
             self._exact.setdefault(key_of(recorded), deque()).append(entry)
-            self._loose.setdefault(loose_key_of(recorded), deque()).append(entry)
+            self._unmasked.setdefault(next(iter(recorded), ""), []).append(entry)
             name = (call.command_name, str(command.get("$db", call.database)))
             self._by_name.setdefault(name, []).append(entry)
 
@@ -92,12 +97,23 @@ class CallIndex:
         entry = self._first_unused(self._exact.get(key_of(live)))
         noise: list[str] = []
         if entry is None:
+            self._mask(next(iter(live), ""))
             entry = self._first_unused(self._loose.get(loose_key_of(live)))
             if entry is None:
                 return None
             noise = differences(live, entry.normalized)
         entry.used = True
         return Match(entry, noise)
+
+    def _mask(self, name: str) -> None:
+        """Put the entries of command ``name`` not yet there into the loose index, in order.
+
+        Equal loose keys mean equal masked commands, so their first keys are equal too: the
+        entries a lookup of ``name`` could find are all in ``_loose`` once this returns.
+        """
+        for entry in self._unmasked.pop(name, ()):
+            if not entry.used:
+                self._loose.setdefault(loose_key_of(entry.normalized), deque()).append(entry)
 
     def candidates(
         self, command: Mapping[str, Any], limit: int = 3

@@ -118,6 +118,8 @@ def loose_key_of(normalized_command: Mapping[str, Any]) -> bytes:
 
 def differences(live: Any, recorded: Any, path: str = "") -> list[str]:
     """Field paths where two documents differ, e.g. ``filter.sku: 'a' != 'b'``."""
+    if type(live) in _PLAIN_TYPES and type(recorded) in _PLAIN_TYPES:
+        return _leaf_differences(live, recorded, path)
     if isinstance(live, Mapping) and isinstance(recorded, Mapping):
         found: list[str] = []
         for key in dict.fromkeys([*live.keys(), *recorded.keys()]):
@@ -136,6 +138,10 @@ def differences(live: Any, recorded: Any, path: str = "") -> list[str]:
         for index, (a, b) in enumerate(zip(live, recorded, strict=True)):
             found.extend(differences(a, b, f"{path}.{index}" if path else str(index)))
         return found
+    return _leaf_differences(live, recorded, path)
+
+
+def _leaf_differences(live: Any, recorded: Any, path: str) -> list[str]:
     if live != recorded or type(live) is not type(recorded):
         return [f"{path or '(document)'}: {live!r} live, {recorded!r} recorded"]
     return []

@@ -88,10 +88,15 @@ class ClientListener(monitoring.CommandListener):
     def __init__(self, router: ScopeRouter, origin: ClientOrigin) -> None:
         self.router = router
         self.origin = origin
+        self._last = Routing(None, origin)
+        """The routing noted last: a request's commands share it (Routing is immutable)."""
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         """Note the scope active where the command is being sent."""
-        self.router.note(event.request_id, Routing(current_scope.get(), self.origin))
+        scope, routing = current_scope.get(), self._last
+        if routing.scope is not scope:
+            routing = self._last = Routing(scope, self.origin)
+        self.router.note(event.request_id, routing)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         """Nothing to do: the routing was taken when the message arrived."""

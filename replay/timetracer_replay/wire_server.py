@@ -29,6 +29,7 @@ moreToCome set (no reply expected)."""
 _OP_QUERY_COMMANDS = _HELLO_COMMANDS = frozenset({"hello", "ismaster"})
 _MAX_LOGGED_CAUSES = 256
 _MAX_HELLO_HOLD = 600.0  # seconds; pymongo asks for heartbeatFrequencyMS, 10 s by default
+_RECV_SIZE = 65536
 
 
 class WireServer:
@@ -130,9 +131,10 @@ class WireServer:
 
     def _serve(self, conn: socket.socket) -> None:
         """One connection: read a message, answer it, until the client or ``stop()`` closes."""
+        receiver = _Receiver(conn)
         try:
             while not self._stopping.is_set():
-                head = _recv_exactly(conn, wire.HEADER_SIZE)
+                head = receiver.take(wire.HEADER_SIZE)
                 if head is None:
                     return
                 try:
@@ -143,7 +145,7 @@ class WireServer:
                     if exc.request_id is not None:
                         conn.sendall(self._protocol_error(exc.request_id, wire.OP_MSG, exc))
                     return
-                body = _recv_exactly(conn, header.body_length)
+                body = receiver.take(header.body_length)
                 if body is None:
                     return
                 reply = self._reply_to(header, body)
@@ -214,18 +216,48 @@ class WireServer:
         logger.log(logging.WARNING if first else logging.DEBUG, msg, *args, exc_info=exc_info)
 
 
-def _recv_exactly(conn: socket.socket, size: int) -> bytes | None:
-    """``size`` bytes, or None when the client closed the connection."""
-    buffer = bytearray(size)
-    view, got = memoryview(buffer), 0
-    while got < size:
-        count = conn.recv_into(view[got:])
-        if count == 0:
-            if got:
-                logger.debug("client closed mid-message (%d of %d bytes)", got, size)
-            return None
-        got += count
-    return bytes(buffer)
+class _Receiver:
+    """Reads a connection's bytes as asked for, with one ``recv`` per message where it can.
+
+    A driver writes each message whole, so one read of up to ``_RECV_SIZE`` bytes usually
+    returns all of it: the header and the body come from the buffer, where reading exactly
+    16 bytes and then exactly the body cost two system calls (two GIL hand-offs) a message.
+    """
+
+    def __init__(self, conn: socket.socket) -> None:
+        self._conn = conn
+        self._buffer = bytearray()
+
+    def take(self, size: int) -> bytes | None:
+        """``size`` bytes, or None when the client closed the connection."""
+        buffer = self._buffer
+        if size - len(buffer) > _RECV_SIZE:
+            return self._take_large(size)
+        while len(buffer) < size:
+            chunk = self._conn.recv(_RECV_SIZE)
+            if not chunk:
+                return self._closed(len(buffer), size)
+            buffer += chunk
+        data = bytes(buffer[:size])
+        del buffer[:size]
+        return data
+
+    def _take_large(self, size: int) -> bytes | None:
+        # A large body goes straight into one buffer of its size, not through small reads.
+        data = bytearray(size)
+        view, got = memoryview(data), len(self._buffer)
+        view[:got] = self._buffer
+        self._buffer.clear()
+        while got < size:
+            count = self._conn.recv_into(view[got:])
+            if count == 0:
+                return self._closed(got, size)
+            got += count
+        return bytes(data)
+
+    def _closed(self, got: int, size: int) -> None:
+        if got:
+            logger.debug("client closed mid-message (%d of %d bytes)", got, size)
 
 
 def _awaitable_hello_wait(message: OpMsg | OpQuery) -> float:

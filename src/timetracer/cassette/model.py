@@ -8,7 +8,8 @@ them as they are) and decoded on demand, losslessly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def any_value(value: AnyValue) -> Any:
     if kind is None:
         return None
     if kind == "array_value":
-        return tuple(any_value(v) for v in value.array_value.values)
+        return tuple([any_value(v) for v in value.array_value.values])
     if kind == "kvlist_value":
         return {kv.key: any_value(kv.value) for kv in value.kvlist_value.values}
     return getattr(value, kind)
@@ -57,8 +58,12 @@ def _typed(value: Any, kind: type | tuple[type, ...], key: str) -> Any:
     return value
 
 
-def decode_bson(raw: bytes) -> dict[str, Any]:
-    """Decode recorded BSON losslessly: aware UTC datetimes, out-of-range dates kept as-is."""
+@functools.cache
+def _bson_decoder() -> tuple[Callable[..., dict[str, Any]], Any, type[Exception]]:
+    """``bson.decode``, the lossless options and ``InvalidBSON``, imported and built once.
+
+    Building the ``CodecOptions`` costs three times what decoding a small document does.
+    """
     try:
         import bson
         from bson.codec_options import CodecOptions, DatetimeConversion
@@ -68,9 +73,15 @@ def decode_bson(raw: bytes) -> dict[str, Any]:
     options = CodecOptions(
         tz_aware=True, tzinfo=dt.timezone.utc, datetime_conversion=DatetimeConversion.DATETIME_AUTO
     )
+    return bson.decode, options, InvalidBSON
+
+
+def decode_bson(raw: bytes) -> dict[str, Any]:
+    """Decode recorded BSON losslessly: aware UTC datetimes, out-of-range dates kept as-is."""
+    decode, options, invalid_bson = _bson_decoder()
     try:
-        return bson.decode(raw, codec_options=options)
-    except InvalidBSON as exc:
+        return decode(raw, codec_options=options)
+    except invalid_bson as exc:
         # The caller knows the file; CassetteFormatError.at() adds it.
         cause = f"holds a MongoDB document that is not BSON ({exc})"
         raise CassetteFormatError(None, cause) from exc
@@ -238,11 +249,15 @@ class Cassette(RootFacts):
         ids = {span.span_id for span in spans}
         roots = [s for s in spans if not s.parent_span_id or s.parent_span_id not in ids]
         root = min(roots or spans, key=lambda s: s.start_time_unix_nano)
-        root_attrs = attributes_of(root.attributes)
-        calls = sorted(
-            (_mongo_call(span) for span in spans if _is_mongo(span)),
-            key=lambda call: call.start_ns,
-        )
+        root_attrs: dict[str, Any] = {}
+        calls: list[MongoCall] = []
+        for span in spans:
+            found = _decoded(span.attributes, _ROOT_KEYS if span is root else _CALL_KEYS)
+            if span is root:
+                root_attrs = found
+            if attr.MONGO_COMMAND_NAME in found:  # the test _is_mongo() makes
+                calls.append(_mongo_call(span, found))
+        calls.sort(key=lambda call: call.start_ns)
         resource = (
             attributes_of(data.resource_spans[0].resource.attributes) if data.resource_spans else {}
         )
@@ -261,6 +276,45 @@ class Cassette(RootFacts):
             calls=tuple(calls),
             resource=resource,
         )
+
+
+# What _exchange() and _mongo_call() read. A cassette holds more (contrib's own attributes,
+# db.statement...); decoding only these halves the cost of loading one.
+_EXCHANGE_KEYS = frozenset(
+    {
+        attr.HTTP_METHOD,
+        attr.HTTP_PATH,
+        attr.HTTP_QUERY,
+        attr.HTTP_ROUTE,
+        attr.HTTP_REQUEST_HEADERS,
+        attr.HTTP_REQUEST_BODY,
+        attr.HTTP_REQUEST_BODY_SIZE,
+        attr.HTTP_REQUEST_BODY_TRUNCATED,
+        attr.HTTP_STATUS,
+        attr.HTTP_RESPONSE_HEADERS,
+        attr.HTTP_RESPONSE_BODY,
+        attr.HTTP_RESPONSE_BODY_SIZE,
+        attr.HTTP_RESPONSE_BODY_TRUNCATED,
+        "http.route",
+        "http.response.status_code",
+        "http.status_code",
+    }
+)
+_CALL_KEYS = frozenset(
+    {
+        attr.MONGO_COMMAND_NAME,
+        attr.MONGO_DATABASE,
+        attr.MONGO_COMMAND,
+        attr.MONGO_REPLY,
+        attr.MONGO_FAILURE,
+        attr.MONGO_SERVER,
+        attr.MONGO_COMMAND_SIZE,
+        attr.MONGO_REPLY_SIZE,
+        "db.mongodb.collection",
+        "db.collection.name",
+    }
+)
+_ROOT_KEYS = _EXCHANGE_KEYS | _CALL_KEYS
 
 
 def _exchange(attrs: Mapping[str, Any]) -> HttpExchange | None:
@@ -308,9 +362,17 @@ def _is_mongo(span: Span) -> bool:
     return any(kv.key == attr.MONGO_COMMAND_NAME for kv in span.attributes)
 
 
-def _mongo_call(span: Span) -> MongoCall:
-    attrs = attributes_of(span.attributes)
+def _decoded(key_values: Any, wanted: frozenset[str]) -> dict[str, Any]:
+    """The ``wanted`` OTLP attributes as a dict; the others are passed over, not decoded."""
+    found: dict[str, Any] = {}
+    for kv in key_values:
+        key = kv.key
+        if key in wanted:
+            found[key] = any_value(kv.value)
+    return found
 
+
+def _mongo_call(span: Span, attrs: Mapping[str, Any]) -> MongoCall:
     def get(key: str, kind: type, default: Any = None) -> Any:
         return _typed(attrs.get(key, default), kind, key)
 
