@@ -29,6 +29,7 @@ from tests.integration.refused import counting_listener
 from tests.integration.scenario_runner import Result, main
 from tests.support.asgi import running_app
 from timetracer.cassette import iter_cassette_paths, load_cassette
+from timetracer.cassette.compression import sniff
 from timetracer.config import TraceConfig
 
 NEW_ITEM = {"sku": "new-1", "name": "New", "price": 9.5, "qty": 3}
@@ -97,7 +98,7 @@ def cassettes_in(directory: Path) -> list[dict[str, Any]]:
         found.append(
             {
                 "file": path.name,
-                "gzip": path.read_bytes()[:2] == b"\x1f\x8b",
+                "codec": sniff(path.read_bytes()),
                 "method": exchange.method if exchange else None,
                 "route": exchange.route if exchange else None,
                 "path": exchange.path if exchange else None,
