@@ -14,8 +14,6 @@ one is added under the next number (``scripts/build_zstd_dictionary.py`` trains 
 from __future__ import annotations
 
 import functools
-import hashlib
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +43,9 @@ def frame_dictionary_id(number: int) -> int:
 
 def dictionary_path(number: int = CURRENT) -> Path:
     """Where dictionary ``number`` is installed (for ``zstd -d -D``)."""
+    # Imported here: every CLI command imports this module, few of them compress.
+    from importlib import resources
+
     with resources.as_file(
         resources.files("timetracer.cassette") / "dictionaries" / f"cassettes-{number}.zdict"
     ) as path:
@@ -77,6 +78,8 @@ def for_frame(frame_id: int, source: object = None) -> zstandard.ZstdCompression
 @functools.cache
 def load(number: int = CURRENT) -> zstandard.ZstdCompressionDict:
     """Dictionary ``number``, checked against its recorded digest, ready for compression."""
+    import hashlib
+
     try:
         import zstandard
     except ImportError:
