@@ -12,7 +12,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, NoReturn
 
 import bson
@@ -94,9 +93,12 @@ class OpMsg(_Message):
         """The client would accept a stream of replies (exhaust cursor, streaming hello)."""
         return bool(self.flag_bits & EXHAUST_ALLOWED)
 
-    @cached_property
+    @property
     def raw_command(self) -> bytes:
-        """``command`` as BSON, spliced from the raw sections without decoding and re-encoding."""
+        """``command`` as BSON, spliced from the raw sections without decoding and re-encoding.
+
+        Spliced on each access (the server asks once): a ``cached_property`` takes a lock.
+        """
         if not self.sequences:
             return self.body
         parts = [self.body[4:-1]]
@@ -247,9 +249,10 @@ class _Reader:
 
     def decode(self, raw: bytes, what: str) -> dict[str, Any]:
         try:
-            return dict(bson.decode(raw, self.options))
+            document = bson.decode(raw, self.options)
         except BSONError as exc:
             self.fail(f"{what}: invalid BSON ({exc})", 22, "InvalidBSON")
+        return document if type(document) is dict else dict(document)
 
     def op_msg(self, header: Header) -> OpMsg:
         flags = int(_UINT32.unpack(self.take(4, "OP_MSG flagBits"))[0])
@@ -261,9 +264,10 @@ class _Reader:
             checksum = int(_UINT32.unpack_from(self.data, end)[0]) if end >= self.pos else -1
             if crc32c(header.pack() + self.data[:end]) != checksum:
                 self.fail("OP_MSG CRC-32C checksum is missing or does not match the message")
-        body, sequences = None, {}
+        body, sequences, data = None, {}, self.data
         while self.pos < end:
-            kind = self.take(1, "OP_MSG section kind")[0]
+            kind = data[self.pos]  # in bounds: end is at most len(data)
+            self.pos += 1
             if kind == 0 and body is None:
                 body = self.document("OP_MSG body section", end)
             elif kind == 1:

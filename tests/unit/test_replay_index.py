@@ -128,6 +128,37 @@ def test_calls_added_later_are_consumed_after_those_already_added() -> None:
     assert [m.entry.source for m in sources if m is not None] == ["first", "second"]
 
 
+def test_loose_matches_added_after_a_loose_lookup_are_consumed_in_recorded_order() -> None:
+    index = CallIndex.of([mongo_call(insert_command(OID_A))], "first")
+    first = index.take(insert_command(OID_C))  # masks "first": its loose index now exists
+    index.add([mongo_call(insert_command(OID_A)), mongo_call(insert_command(OID_B))], "second")
+
+    later = [index.take(insert_command(OID_C)), index.take(insert_command(OID_C))]
+
+    assert first is not None and first.entry.source == "first"
+    assert [(m.entry.source, m.entry.position) for m in later if m is not None] == [
+        ("second", 0),
+        ("second", 1),
+    ]
+    assert index.take(insert_command(OID_C)) is None
+
+
+def test_recorded_commands_are_masked_only_for_a_command_name_that_missed_exactly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = [mongo_call(find_one_command("a")), mongo_call(insert_command(OID_A))]
+    index = CallIndex.of(calls, "c")
+    masked: list[Any] = []
+    real = index_module.loose_key_of
+    monkeypatch.setattr(index_module, "loose_key_of", lambda c: masked.append(c) or real(c))
+
+    assert index.take(find_one_command("a")) is not None
+    assert masked == []  # an exact match masks nothing
+    assert index.take(insert_command(OID_B)) is not None
+
+    assert [next(iter(command)) for command in masked] == ["insert", "insert"]  # recorded, live
+
+
 def test_candidates_rank_the_fewest_differences_first_and_show_them() -> None:
     calls = [
         mongo_call({**find_one_command("x"), "sort": {"price": 1}}),

@@ -280,6 +280,27 @@ def test_unframeable_header_gets_an_error_reply_then_the_connection_closes(
     assert_client_still_works(server)
 
 
+def test_messages_split_across_writes_or_sharing_one_are_each_answered(
+        server: WireServer) -> None:
+    first, ping = op_msg({"ping": 1})
+    second, again = op_msg({"ping": 1})
+    with connect(server) as sock:
+        for byte in range(len(ping)):  # one message, a byte per write
+            sock.sendall(ping[byte : byte + 1])
+            time.sleep(0.001)
+        assert read_reply(sock)[0].response_to == first
+        sock.sendall(ping + again)  # two messages in one write
+        assert [read_reply(sock)[0].response_to for _ in range(2)] == [first, second]
+
+
+def test_a_message_larger_than_one_read_is_answered(client: pymongo.MongoClient[Any]) -> None:
+    document = {"_id": 1, "blob": "x" * 300_000}  # several reads' worth of bytes
+
+    client.shop.items.insert_one(document)
+
+    assert client.shop.items.find_one() == document
+
+
 def test_truncated_message_from_a_vanishing_client_does_not_hurt_others(
         server: WireServer) -> None:
     _, ping = op_msg({"ping": 1})
