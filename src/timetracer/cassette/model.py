@@ -246,9 +246,7 @@ class Cassette(RootFacts):
 
     @classmethod
     def _read(cls, data: TracesData, spans: list[Span], path: Path | None) -> Cassette:
-        ids = {span.span_id for span in spans}
-        roots = [s for s in spans if not s.parent_span_id or s.parent_span_id not in ids]
-        root = min(roots or spans, key=lambda s: s.start_time_unix_nano)
+        root = root_span(spans)
         root_attrs: dict[str, Any] = {}
         calls: list[MongoCall] = []
         for span in spans:
@@ -360,6 +358,13 @@ def _exception_of(span: Span) -> str | None:
 
 def _is_mongo(span: Span) -> bool:
     return any(kv.key == attr.MONGO_COMMAND_NAME for kv in span.attributes)
+
+
+def root_span(spans: list[Span]) -> Span:
+    """The request's span: the earliest of those whose parent is not in the cassette."""
+    ids = {span.span_id for span in spans}
+    roots = [s for s in spans if not s.parent_span_id or s.parent_span_id not in ids]
+    return min(roots or spans, key=lambda s: s.start_time_unix_nano)
 
 
 def _decoded(key_values: Any, wanted: frozenset[str]) -> dict[str, Any]:

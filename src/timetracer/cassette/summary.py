@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from timetracer import attributes as attr
-from timetracer.cassette.model import HttpExchange, RootFacts, _exchange, _is_mongo, any_value
+from timetracer.cassette.model import (
+    HttpExchange,
+    RootFacts,
+    _decoded,
+    _exchange,
+    _is_mongo,
+    root_span,
+)
 from timetracer.cassette.reader import read_traces_data
 from timetracer.errors import CassetteFormatError
 
@@ -69,13 +76,8 @@ def load_summary(path: Path | str) -> CassetteSummary:
     if not spans:
         raise CassetteFormatError(path, "holds no spans: not a cassette")
     try:
-        # The root as Cassette.from_traces_data chooses it.
-        ids = {span.span_id for span in spans}
-        roots = [s for s in spans if not s.parent_span_id or s.parent_span_id not in ids]
-        root = min(roots or spans, key=lambda s: s.start_time_unix_nano)
-        root_attributes = {
-            kv.key: any_value(kv.value) for kv in root.attributes if kv.key in _SUMMARY_KEYS
-        }
+        root = root_span(spans)
+        root_attributes = _decoded(root.attributes, _SUMMARY_KEYS)
         # A start time no calendar holds is a bad file, as it is for a full load.
         dt.datetime.fromtimestamp(root.start_time_unix_nano / 1e9, tz=dt.timezone.utc)
         return CassetteSummary(
