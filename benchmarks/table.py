@@ -81,10 +81,17 @@ def _replay(result: dict[str, Any]) -> list[Row]:
     return [
         (
             "2 replay",
-            f"{result['requests']} requests: live vs replayed",
+            f"{result['requests']} requests: live vs replayed (one CPU)",
             f"{result['live_rps']['median']:.0f} vs {result['replay_rps']['median']:.0f} req/s",
             _ratio(result["throughput_ratio"], " of live"),
             _bar(result),
+        ),
+        (
+            "2 replay",
+            "replayed with --all-cpus",
+            f"{result['all_cpus_rps']['median']:.0f} req/s",
+            _ratio(result["all_cpus_throughput_ratio"], " of live"),
+            "",
         ),
         (
             "2 replay",

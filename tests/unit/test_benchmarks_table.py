@@ -55,6 +55,8 @@ def document() -> dict[str, Any]:
                 "live_rps": figure(100),
                 "replay_rps": figure(300),
                 "throughput_ratio": figure(3),
+                "all_cpus_rps": figure(250),
+                "all_cpus_throughput_ratio": figure(2.5),
                 "bar": bar,
                 "lookup": {
                     "small_calls": 100,
@@ -106,6 +108,7 @@ def test_every_section_renders_as_text_with_its_bar() -> None:
     assert "+5 vs -3 us" in text
     assert "record (gzip) vs default tracing" in text
     assert "MISSED (no disk)" in text
+    assert "replayed with --all-cpus" in text
 
 
 def test_markdown_is_a_table_with_a_separator_row() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -234,3 +235,37 @@ def test_an_unreadable_cassette_is_reported_the_others_run_and_the_exit_is_2(
     assert f"ERROR {broken}: " in out
     assert sum(str(broken) in line for line in out.splitlines()) == 1
     assert out.splitlines()[-1] == "1 passed, 0 failed, 1 errors"
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs a thread allowed on two CPUs or more",
+)
+@pytest.mark.parametrize(("flags", "one"), [([], True), (["--all-cpus"], False)])
+def test_the_app_runs_on_one_cpu_unless_all_cpus_is_asked(
+    recordings: Recordings,
+    app_spec: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    one: bool,
+) -> None:
+    from timetracer_replay import runner
+
+    before = os.sched_getaffinity(0)
+    seen: list[set[int]] = []
+    replay = runner.replay_cassettes
+
+    async def watching(*args: Any, **kwargs: Any) -> Any:
+        seen.append(os.sched_getaffinity(0))
+        return await replay(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "replay_cassettes", watching)
+    recordings.write("a")
+
+    code = main(["replay", str(recordings.directory), "--app", app_spec, *flags])
+
+    assert code == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 passed, 0 failed"
+    assert len(seen[0]) == 1 if one else seen[0] == before
+    assert os.sched_getaffinity(0) == before

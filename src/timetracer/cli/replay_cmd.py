@@ -35,6 +35,12 @@ def add_parser(commands: Any) -> None:
         "body.items.*.id (repeatable; also TIMETRACER_IGNORE, comma-separated)",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON report")
+    parser.add_argument(
+        "--all-cpus",
+        action="store_true",
+        help="let the replay's threads use every CPU (by default the app and the MongoDB "
+        "responder share one CPU, which makes each hand-off between them cheaper)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -96,21 +102,13 @@ def _line(result: Any) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Replay and report; 0 all passed, 1 some differ, 2 bad input."""
+def _replay(args: argparse.Namespace, paths: list[Path], ignore: list[str]) -> list[Any]:
+    """Start the responder, load the app, replay every cassette, printing as results come."""
     import asyncio
 
-    from timetracer.cassette import iter_cassette_paths
     from timetracer_replay.runner import replay_cassettes
     from timetracer_replay.session import global_session
 
-    paths = list(iter_cassette_paths(args.path))
-    if not paths:
-        raise TimetracerError(f"{args.path}: no cassettes found")
-    ignore = list(args.ignore)
-    ignore += [
-        p.strip() for p in os.environ.get(envvars.TIMETRACER_IGNORE, "").split(",") if p.strip()
-    ]
     # Redirect MongoDB clients before the app module is imported: clients created at import
     # time must reach the responder, not the recorded host.
     session = global_session()
@@ -125,11 +123,30 @@ def run(args: argparse.Namespace) -> int:
                     sys.stderr.write("\r")
                 print(_line(result), flush=True)
 
-        results = asyncio.run(
+        results: list[Any] = asyncio.run(
             replay_cassettes(app, paths, ignore=ignore, session=session, on_result=report)
         )
     finally:
         session.stop()
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay and report; 0 all passed, 1 some differ, 2 bad input."""
+    from timetracer.cassette import iter_cassette_paths
+    from timetracer_replay.affinity import one_cpu
+
+    paths = list(iter_cassette_paths(args.path))
+    if not paths:
+        raise TimetracerError(f"{args.path}: no cassettes found")
+    ignore = list(args.ignore)
+    ignore += [
+        p.strip() for p in os.environ.get(envvars.TIMETRACER_IGNORE, "").split(",") if p.strip()
+    ]
+    # One CPU from here on, for this thread and the threads it starts (the responder among
+    # them): replay is a ping-pong between the two, serialized by the GIL anyway.
+    with one_cpu(not args.all_cpus):
+        results = _replay(args, paths, ignore)
     passed = sum(r.passed for r in results)
     errors = sum(r.error is not None for r in results)
     failed = len(results) - passed - errors
