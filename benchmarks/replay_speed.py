@@ -107,7 +107,7 @@ def run(settings: Settings) -> dict[str, Any]:
         "requests": settings.requests,
         "rounds": settings.rounds,
         "live_rps": summarize([live["throughput_rps"] for live in rounds["live"]], 1),
-        "replay_rps": summarize([r["throughput_rps"] for r in rounds["replay"]], 1),
+        "replay_rps": summarize([r["throughput_rps"] for r in rounds[REPLAY]], 1),
         "throughput_ratio": ratio,
         "all_cpus_rps": summarize([r["throughput_rps"] for r in rounds[REPLAY_ALL_CPUS]], 1),
         "all_cpus_throughput_ratio": ratio_to_live(REPLAY_ALL_CPUS),

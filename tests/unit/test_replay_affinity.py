@@ -116,3 +116,22 @@ def test_the_cpu_it_last_ran_on_is_preferred(monkeypatch: pytest.MonkeyPatch) ->
     assert affinity._choose({2, 5, 7}) == 2
     monkeypatch.setattr(affinity, "current_cpu", lambda: None)
     assert affinity._choose({4, 6}) == 4
+
+
+@linux_only
+def test_a_refused_restore_does_not_replace_the_blocks_outcome(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    calls: list[set[int]] = []
+
+    def set_affinity(pid: int, cpus: set[int]) -> None:
+        calls.append(cpus)
+        if len(cpus) > 1:
+            raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "sched_setaffinity", set_affinity)
+    monkeypatch.setattr(affinity, "current_cpu", lambda: 1)
+    with pytest.raises(RuntimeError, match="replay failed"), one_cpu():
+        raise RuntimeError("replay failed")
+    assert calls == [{1}, {0, 1}]
