@@ -3,7 +3,8 @@
 A few hundred scenario requests are recorded (default compression), and their files are copied
 under fresh names (new trace ids, later timestamps) until the directory holds the wanted count.
 Each round runs the real console script with its output discarded; the baseline is the same script's
-start-up alone (``timetracer --version``), so the difference is the listing itself.
+start-up alone (``timetracer --version``), so the difference is the listing itself. A third
+variant lists with ``--jobs 1``: every file read in one process, as before worker processes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from benchmarks.common import Settings, interleaved, summarize
 from benchmarks.overhead import run_scenario
 from benchmarks.variants import RECORD_DEFAULT
+from timetracer.cli.workers import auto_jobs
 
 BAR_SECONDS = 1.0
 RECORDED = 300
@@ -60,17 +62,29 @@ def run(settings: Settings) -> dict[str, Any]:
     directory = settings.workdir / "list" / "cassettes"
     distinct = populate(recorded, directory, count)
     script = str(Path(sys.executable).with_name("timetracer"))
-    commands = {"startup": [script, "--version"], "list": [script, "list", str(directory)]}
+    commands = {
+        "startup": [script, "--version"],
+        "list": [script, "list", str(directory)],
+        # What the reading costs without worker processes: the per-cassette work alone.
+        "one-process": [script, "list", "--jobs", "1", str(directory)],
+    }
     _timed(commands["list"])  # the first read fills the page cache; every round then reads warm
     rounds = interleaved(tuple(commands), settings.rounds, lambda name, _: _timed(commands[name]))
     seconds = summarize(rounds["list"])
-    listing = [full - bare for full, bare in zip(rounds["list"], rounds["startup"], strict=True)]
+
+    def per_cassette(variant: str) -> dict[str, float]:
+        spent = [full - bare for full, bare in zip(rounds[variant], rounds["startup"], strict=True)]
+        return summarize([s / count * 1e6 for s in spent], 1)
+
     return {
         "cassettes": count,
         "distinct_recordings": distinct,
+        "jobs": auto_jobs(count),
         "list_seconds": seconds,
+        "one_process_seconds": summarize(rounds["one-process"]),
         "startup_seconds": summarize(rounds["startup"]),
-        "us_per_cassette": summarize([s / count * 1e6 for s in listing], 1),
+        "us_per_cassette": per_cassette("list"),
+        "one_process_us_per_cassette": per_cassette("one-process"),
         "bar": {
             "rule": f"timetracer list over {count} cassettes <= {BAR_SECONDS} s",
             "met": seconds["median"] <= BAR_SECONDS,

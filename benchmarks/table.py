@@ -178,9 +178,16 @@ def _list(result: dict[str, Any]) -> list[Row]:
             f"timetracer list, {result['cassettes']} cassettes",
             f"{result['list_seconds']['median']:.2f} s",
             f"start-up {result['startup_seconds']['median']:.2f} s, "
-            f"{result['us_per_cassette']['median']:.0f} us/cassette",
+            f"{result['us_per_cassette']['median']:.0f} us/cassette, {result['jobs']} process(es)",
             _bar(result),
-        )
+        ),
+        (
+            "",
+            "  with --jobs 1 (one process)",
+            f"{result['one_process_seconds']['median']:.2f} s",
+            f"{result['one_process_us_per_cassette']['median']:.0f} us/cassette",
+            "",
+        ),
     ]
 
 

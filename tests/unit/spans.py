@@ -140,7 +140,8 @@ def write_cassette(
     directory: Path, spans: Sequence[ReadableSpan], compression: str = "gzip"
 ) -> Path:
     """Write ``spans`` as one cassette, named the way the exporter names it."""
-    root = next(span for span in spans if span.parent is None)
+    # The local root: no parent, or one in another process (a traceparent header).
+    root = next(span for span in spans if span.parent is None or span.parent.is_remote)
     attributes = root.attributes or {}
     name = cassette_name(
         str(attributes.get(attr.HTTP_METHOD, "SPAN")),

@@ -88,9 +88,12 @@ def document() -> dict[str, Any]:
             },
             "list": {
                 "cassettes": 1000,
+                "jobs": 1,
                 "list_seconds": figure(0.5),
+                "one_process_seconds": figure(0.5),
                 "startup_seconds": figure(0.2),
                 "us_per_cassette": figure(300),
+                "one_process_us_per_cassette": figure(300),
                 "bar": bar,
             },
         }

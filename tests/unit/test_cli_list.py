@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,47 @@ def test_a_corrupt_file_is_reported_as_skipped_and_the_good_ones_still_listed(
     assert len(rows) == 3
     assert "skipped" in err
     assert str(broken) in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_worker_processes_list_exactly_what_one_process_lists(
+    cassette_dir: Path, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    # Copies under later names, a broken file in the middle: order, filters and skips must
+    # come out the same whichever process read each file.
+    originals = sorted(cassette_dir.iterdir())
+    for index in range(30):
+        source = originals[index % len(originals)]
+        (cassette_dir / f"2031{index:04d}T000000000Z_GET_copy_{index}.cassette").write_bytes(
+            source.read_bytes()
+        )
+    (cassette_dir / "20310015T000000500Z_GET_broken_0.cassette").write_bytes(b"\x1f\x8b junk")
+    extra = ["--json"] if as_json else []
+
+    outputs = []
+    for jobs in ("1", "3"):
+        code = main(["list", str(cassette_dir), "--jobs", jobs, "--route", "/", *extra])
+        outputs.append((code, *capsys.readouterr()))
+
+    assert outputs[0] == outputs[1]
+    code, out, err = outputs[0]
+    assert code == 2
+    assert err.count("skipped") == 1
+    assert len(json.loads(out) if as_json else out.splitlines()) == 33
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2", "two"])
+def test_a_bad_number_of_jobs_exits_2_naming_the_value(
+    jobs: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["list", ".", "--jobs", jobs])
+
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert f"'{jobs}'" in err
+    assert "1 or more" in err
 
 
 @pytest.mark.parametrize(

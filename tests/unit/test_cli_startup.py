@@ -21,8 +21,10 @@ import timetracer
 HEAVY = (
     "asyncio",
     "bson",
+    "concurrent",
     "google",
     "http",
+    "multiprocessing",
     "opentelemetry",
     "pymongo",
     "subprocess",

@@ -8,6 +8,7 @@ directly with :func:`serialize_spans` (see ``otlp_proto``), several times faster
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 CURRENT_FORMAT_VERSION = 1
 """The cassette format this release writes and the newest it reads."""
+# Whitespace (bytes.strip()'s set), then a brace; matched in place: protobuf payloads start
+# with a newline byte, and stripping would copy the whole payload to look at one byte.
+_JSON_START = re.compile(rb"[ \t\n\r\x0b\x0c]*\{")
 
 
 def stamp(data: TracesData) -> TracesData:
@@ -70,26 +74,46 @@ def encode_cassette(data: TracesData, compression: str) -> bytes:
 
 def decode_cassette(raw: bytes, source: object = None) -> TracesData:
     """Parse cassette bytes (any compression; protobuf or OTLP/JSON) and check the version."""
+    data = parse_payload(cassette_payload(raw, source), source)
+    check_contents(data, source)
+    return data
+
+
+def cassette_payload(raw: bytes, source: object = None) -> bytes:
+    """A cassette file's bytes with the compression undone: protobuf or OTLP/JSON."""
     if not raw:
         raise CassetteFormatError(source, "empty file")
-    payload = decompress(raw, source=source)
-    data = _parse(payload, source)
+    return decompress(raw, source=source)
+
+
+def looks_like_json(payload: bytes) -> bool:
+    """Whether a payload may be OTLP/JSON (protobuf bytes can too: see ``parse_payload``)."""
+    return _JSON_START.match(payload) is not None
+
+
+def check_contents(data: TracesData, source: object) -> None:
+    """Refuse a parsed cassette that holds no spans, or whose format is newer than this
+    release reads."""
     if not any(rs.scope_spans for rs in data.resource_spans):
         raise CassetteFormatError(source, "holds no spans: not a cassette")
-    version = format_version(data)
+    check_version(format_version(data), source)
+
+
+def check_version(version: int, source: object) -> None:
+    """Refuse a cassette format newer than this release reads."""
     if version > CURRENT_FORMAT_VERSION:
         raise CassetteFormatError(
             source,
             f"cassette format version {version} is newer than this timetracer reads "
             f"(up to {CURRENT_FORMAT_VERSION}): upgrade timetracer to read it",
         )
-    return data
 
 
-def _parse(payload: bytes, source: object) -> TracesData:
+def parse_payload(payload: bytes, source: object = None) -> TracesData:
+    """The ``TracesData`` of a decompressed cassette, OTLP/JSON or protobuf."""
     data = TracesData()
     json_error: Exception | None = None
-    if payload.lstrip()[:1] == b"{":
+    if looks_like_json(payload):
         try:
             return traces_data_from_json(payload)
         except (ValueError, json_format.ParseError) as exc:

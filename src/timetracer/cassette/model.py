@@ -315,26 +315,42 @@ _CALL_KEYS = frozenset(
 _ROOT_KEYS = _EXCHANGE_KEYS | _CALL_KEYS
 
 
-def _exchange(attrs: Mapping[str, Any]) -> HttpExchange | None:
+def request_line(attrs: Mapping[str, Any]) -> tuple[str, str, str, int | None] | None:
+    """Method, route, path and status of a root span's decoded attributes; None when the root
+    is not a request. What ``timetracer list`` shows, and the start of ``_exchange()``."""
     if attr.HTTP_METHOD not in attrs:
         return None
+    path = _typed(attrs.get(attr.HTTP_PATH, "/"), str, attr.HTTP_PATH)
+    route = _typed(attrs.get(attr.HTTP_ROUTE), str, attr.HTTP_ROUTE)
+    status = attrs.get(attr.HTTP_STATUS)
+    if status is None:
+        status = attrs.get("http.response.status_code", attrs.get("http.status_code"))
+    return (
+        _typed(attrs[attr.HTTP_METHOD], str, attr.HTTP_METHOD),
+        route or _typed(attrs.get("http.route"), str, "route") or path,
+        path,
+        int(_typed(status, (int, str), "status")) if status is not None else None,
+    )
+
+
+def _exchange(attrs: Mapping[str, Any]) -> HttpExchange | None:
+    line = request_line(attrs)
+    if line is None:
+        return None
+    method, route, path, status = line
 
     def get(key: str, kind: type, default: Any = None) -> Any:
         return _typed(attrs.get(key, default), kind, key)
 
-    path = get(attr.HTTP_PATH, str, "/")
-    status = attrs.get(attr.HTTP_STATUS)
-    if status is None:
-        status = attrs.get("http.response.status_code", attrs.get("http.status_code"))
     return HttpExchange(
-        method=get(attr.HTTP_METHOD, str),
-        route=get(attr.HTTP_ROUTE, str) or _typed(attrs.get("http.route"), str, "route") or path,
+        method=method,
+        route=route,
         path=path,
         query=get(attr.HTTP_QUERY, str, ""),
         request_headers=_pairs(attrs.get(attr.HTTP_REQUEST_HEADERS)),
         request_body=get(attr.HTTP_REQUEST_BODY, bytes),
         request_body_size=get(attr.HTTP_REQUEST_BODY_SIZE, int, 0),
-        status=int(_typed(status, (int, str), "status")) if status is not None else None,
+        status=status,
         response_headers=_pairs(attrs.get(attr.HTTP_RESPONSE_HEADERS)),
         response_body=get(attr.HTTP_RESPONSE_BODY, bytes),
         response_body_size=get(attr.HTTP_RESPONSE_BODY_SIZE, int, 0),

@@ -19,17 +19,20 @@ _O_BINARY = getattr(os, "O_BINARY", 0)  # Windows only: no newline translation
 
 def read_traces_data(path: Path | str) -> TracesData:
     """The ``TracesData`` of one cassette file (any compression, protobuf or OTLP/JSON)."""
-    path = path if isinstance(path, Path) else Path(path)  # listing thousands: parse once
+    return decode_cassette(read_cassette_bytes(path), source=path)
+
+
+def read_cassette_bytes(path: Path | str) -> bytes:
+    """The bytes of one cassette file, as stored (compressed)."""
     try:
-        raw = _read_file(path)
+        return _read_file(path)
     except FileNotFoundError:
         raise CassetteNotFoundError(path) from None
     except IsADirectoryError:
         raise CassetteFormatError(path, "is a directory, not a cassette file") from None
-    return decode_cassette(raw, source=path)
 
 
-def _read_file(path: Path) -> bytes:
+def _read_file(path: Path | str) -> bytes:
     """The bytes of ``path``, read with ``os.read``: for files of a few KiB, as cassettes are,
     ``Path.read_bytes()``'s buffered file object costs more than the reading."""
     fd = os.open(path, os.O_RDONLY | _O_BINARY)
@@ -51,17 +54,22 @@ def load_cassette(path: Path | str) -> Cassette:
 def iter_cassette_paths(location: Path | str) -> Iterator[Path]:
     """Cassette files at ``location``: the file itself, or a directory's cassettes in name
     (that is, recorded) order, subdirectories included. Unfinished writes are skipped."""
+    for found in cassette_files(location):
+        yield Path(found)
+
+
+def cassette_files(location: Path | str) -> list[str]:
+    """What :func:`iter_cassette_paths` finds, as strings: listing tens of thousands, building
+    a ``Path`` for each costs four times finding them."""
     location = Path(location)
     if location.is_file():
-        yield location
-        return
+        return [str(location)]
     if not location.is_dir():
         raise CassetteNotFoundError(location)
     # Sorted as strings, by (name, path): the same order as the Paths' (every path shares the
     # prefix Path() may normalize), and no Path is built for the comparisons.
     found = sorted((os.path.basename(found), found) for found in _cassette_files(str(location)))
-    for _, found_path in found:
-        yield Path(found_path)
+    return [found_path for _, found_path in found]
 
 
 def _cassette_files(directory: str) -> Iterator[str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +40,28 @@ def add_parser(commands: Any) -> None:
         help="only requests recorded since WHEN: an ISO date or time (2026-11-26, "
         "2026-11-26T14:00Z; local time without an offset) or a time ago (30m, 2h, 1d, 1w)",
     )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="processes reading cassettes (default: one per 2,000 cassettes, at most one per "
+        "CPU; 1 reads them all in this process)",
+    )
     parser.set_defaults(handler=run)
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of processes: expected 1 or more"
+        )
+    return jobs
 
 
 def _keep(cassette: Cassette | CassetteSummary, args: argparse.Namespace) -> bool:
@@ -54,7 +77,7 @@ def _keep(cassette: Cassette | CassetteSummary, args: argparse.Namespace) -> boo
     return not (args.errors and not cassette.is_error)
 
 
-def _name_filter(args: argparse.Namespace) -> Callable[[Path], bool] | None:
+def _name_filter(args: argparse.Namespace) -> Callable[[str], bool] | None:
     """What rules a cassette out by its file name alone, so it is never opened (a name that
     does not parse, say a renamed file, is opened and filtered on its contents); None when
     no filter looks at names: parsing a name costs as much as reading a summary."""
@@ -67,8 +90,8 @@ def _name_filter(args: argparse.Namespace) -> Callable[[Path], bool] | None:
     # The name holds the start time cut to the millisecond: it started before that + 1 ms.
     since_ns = None if args.since is None else int(args.since.timestamp() * 1e9)
 
-    def skip(path: Path) -> bool:
-        parsed = parse_cassette_name(path.name)
+    def skip(path: str) -> bool:
+        parsed = parse_cassette_name(os.path.basename(path))
         if parsed is None:
             return False
         start_ms_floor, name_method = parsed
@@ -79,36 +102,63 @@ def _name_filter(args: argparse.Namespace) -> Callable[[Path], bool] | None:
     return skip
 
 
-def run(args: argparse.Namespace) -> int:
-    """Print the cassettes; exit 2 if any file could not be read (the rest are still listed)."""
-    # Imported here, not at the top: they bring in protobuf, which no other command's
-    # start-up should pay for.
-    from timetracer.cassette import iter_cassette_paths
+def _examine(args: argparse.Namespace, path: str) -> tuple[dict[str, Any] | str | None, str | None]:
+    """The JSON row or text line of one cassette (None if the filters leave it out), or why
+    it was skipped.
+
+    Runs in the worker processes when there are many: what it returns is cheap to send back.
+    """
     from timetracer.cassette.summary import load_summary
     from timetracer.cassette.views import summary
 
-    rows: list[dict[str, Any]] = []
-    bad = 0
+    try:
+        cassette = load_summary(path)
+    except CassetteError as error:
+        return None, str(error)
+    if not _keep(cassette, args):
+        return None, None
+    row = summary(cassette)
+    return (row if args.json else _line(row)), None
+
+
+def _line(row: dict[str, Any]) -> str:
+    calls = ", ".join(f"{n} {system}" for system, n in row["calls"].items()) or "no calls"
+    return (
+        f"{row['recorded_at'][:23]}  {row['method'] or '-':6} {row['status'] or '-':>3}  "
+        f"{row['duration_ms']:>9.1f} ms  {row['route']}  ({calls})  {row['path']}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the cassettes; exit 2 if any file could not be read (the rest are still listed).
+
+    Text lines are printed as they are read; ``--json`` prints one array at the end.
+    """
+    # Imported here, not at the top: they bring in protobuf, which no other command's
+    # start-up should pay for.
+    from timetracer.cassette.reader import cassette_files
+    from timetracer.cli.workers import auto_jobs, ordered_map
+
+    paths = cassette_files(args.dir)
     skip_by_name = _name_filter(args)
-    for path in iter_cassette_paths(args.dir):
-        if skip_by_name is not None and skip_by_name(path):
-            continue
-        try:
-            cassette = load_summary(path)
-        except CassetteError as error:
+    if skip_by_name is not None:
+        paths = [path for path in paths if not skip_by_name(path)]
+    jobs = args.jobs if args.jobs is not None else auto_jobs(len(paths))
+    rows: list[dict[str, Any] | str] = []
+    listed = bad = 0
+    for row, skipped in ordered_map(partial(_examine, args), paths, jobs):
+        if skipped is not None:
             bad += 1
-            print(f"timetracer: skipped {error}", file=sys.stderr)
+            print(f"timetracer: skipped {skipped}", file=sys.stderr)
+        elif row is None:
             continue
-        if _keep(cassette, args):
-            rows.append(summary(cassette))
+        elif args.json:
+            rows.append(row)
+        else:
+            listed += 1
+            print(row)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        for row in rows:
-            calls = ", ".join(f"{n} {system}" for system, n in row["calls"].items()) or "no calls"
-            print(
-                f"{row['recorded_at'][:23]}  {row['method'] or '-':6} {row['status'] or '-':>3}  "
-                f"{row['duration_ms']:>9.1f} ms  {row['route']}  ({calls})  {row['path']}"
-            )
-        print(f"{len(rows)} cassette(s)", file=sys.stderr)
+        print(f"{listed} cassette(s)", file=sys.stderr)
     return 2 if bad else 0
