@@ -36,18 +36,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _drive(variant: str, uri: str, requests: int, workdir: Path) -> None:
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
     from benchmarks import variants
     from benchmarks.scenario import build_app, drive, seed
 
     seed(uri, "instructions")
     cassettes = workdir / f"cassettes-{variant}-{requests}"
-    if variant == "record-path":
-        processor = BatchSpanProcessor(variants.NoOpSpanExporter())
-        finish = variants.install_record(cassettes, "zstd", processor=processor)
-    else:
-        finish = variants.install(variant, cassettes)
+    finish = variants.install(variant, cassettes)
     app = build_app(uri, "instructions")
     asyncio.run(drive(app, requests, 0))
     finish()

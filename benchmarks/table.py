@@ -73,6 +73,16 @@ def _overhead(result: dict[str, Any]) -> list[Row]:
                 "met (gzip)" if bar["gzip_met"] else "MISSED (gzip)",
             )
         )
+    if "record_path_added_us" in bar:
+        rows.append(
+            (
+                "1 overhead",
+                "added latency: record's request path alone (no-op exporter) vs default tracing",
+                f"{bar['record_path_added_us']:+.0f} vs {bar['default_tracing_added_us']:+.0f} us",
+                "",
+                "",
+            )
+        )
     return rows
 
 

@@ -7,6 +7,8 @@
 - ``record-gzip`` / ``record-zstd``: what ``TimetracerDistro`` configures in record mode —
   the options come from the distro's own ``_record_options`` and ``_RECORD_DEFAULTS``, so they
   cannot drift — with a ``BatchSpanProcessor`` over ``CassetteSpanExporter``.
+- ``record-path``: the same record set-up over the exporter that does nothing: the request
+  path alone (hooks, payload capture, spans), without the exporter thread's work.
 
 Both traced variants set the global tracer provider as ``opentelemetry-instrument`` does; no
 meter provider is set in either, so metrics cost the same (nothing) on both sides.
@@ -29,7 +31,8 @@ BASELINE = "uninstrumented"
 DEFAULT_TRACING = "default-tracing"
 RECORD_GZIP = "record-gzip"
 RECORD_ZSTD = "record-zstd"
-VARIANTS = (BASELINE, DEFAULT_TRACING, RECORD_GZIP, RECORD_ZSTD)
+RECORD_PATH = "record-path"
+VARIANTS = (BASELINE, DEFAULT_TRACING, RECORD_GZIP, RECORD_ZSTD, RECORD_PATH)
 DEFAULT_CODEC = DEFAULT_COMPRESSION
 """The compression timetracer writes unless told otherwise: the bars are judged on it."""
 RECORD_DEFAULT = f"record-{DEFAULT_CODEC}"
@@ -112,6 +115,9 @@ def install(variant: str, cassette_dir: Path) -> Finish:
         return lambda: None
     if variant == DEFAULT_TRACING:
         return install_default_tracing()
+    if variant == RECORD_PATH:
+        processor = BatchSpanProcessor(NoOpSpanExporter())
+        return install_record(cassette_dir, DEFAULT_CODEC, processor=processor)
     if variant.startswith("record-"):  # record-gzip, record-zstd, record-none
         return install_record(cassette_dir, variant.removeprefix("record-"))
     raise ValueError(f"unknown variant {variant!r}: expected one of {', '.join(VARIANTS)}")

@@ -48,6 +48,7 @@ def document() -> dict[str, Any]:
                     "default_tracing_added_us": -3.0,
                     "gzip_record_added_us": 7.0,
                     "gzip_met": False,
+                    "record_path_added_us": 4.0,
                 },
             },
             "replay": {
@@ -110,6 +111,7 @@ def test_every_section_renders_as_text_with_its_bar() -> None:
     assert "MISSED" in text
     assert "+5 vs -3 us" in text
     assert "record (gzip) vs default tracing" in text
+    assert "request path alone (no-op exporter) vs default tracing  +4 vs -3 us" in text
     assert "MISSED (no disk)" in text
     assert "replayed with --all-cpus" in text
 
