@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -48,31 +46,20 @@ def _drive(variant: str, uri: str, requests: int, workdir: Path) -> None:
 
 
 def _count(variant: str, uri: str, requests: int, workdir: Path) -> int:
+    from benchmarks import callgrind
+
     out = workdir / f"callgrind-{variant}-{requests}.out"
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        f"--callgrind-out-file={out}",
-        sys.executable,
-        __file__,
-        variant,
-        uri,
-        str(requests),
-        str(workdir),
-    ]
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
-    found = re.search(r"Collected : (\d+)", proc.stderr)
-    if proc.returncode != 0 or found is None:
-        raise RuntimeError(f"{variant} x{requests} failed under valgrind:\n{proc.stderr[-3000:]}")
-    return int(found.group(1))
+    return callgrind.count(__file__, [variant, uri, str(requests), str(workdir)], out)
 
 
 def main() -> int:
     """Count every variant and print instructions per request with ratios."""
-    if shutil.which("valgrind") is None:
-        print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
-        return 2
     sys.path.insert(0, str(REPO))
+    from benchmarks import callgrind
+
+    if not callgrind.available():
+        print(callgrind.MISSING, file=sys.stderr)
+        return 2
     from tests.support.nx_server import NxServer
 
     workdir = Path(tempfile.mkdtemp(prefix="timetracer-instructions-"))

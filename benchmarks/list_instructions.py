@@ -20,9 +20,7 @@ Not part of ``run.py`` (about 2 minutes, and it needs valgrind)::
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -51,29 +49,20 @@ def _read(variant: str, directory: Path, count: int) -> None:
 
 
 def _count(variant: str, directory: Path, count: int, workdir: Path) -> int:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        f"--callgrind-out-file={workdir / f'callgrind-{variant}-{count}.out'}",
-        sys.executable,
-        __file__,
-        variant,
-        str(directory),
-        str(count),
-    ]
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
-    found = re.search(r"Collected : (\d+)", proc.stderr)
-    if proc.returncode != 0 or found is None:
-        raise RuntimeError(f"{variant} x{count} failed under valgrind:\n{proc.stderr[-3000:]}")
-    return int(found.group(1))
+    from benchmarks import callgrind
+
+    out = workdir / f"callgrind-{variant}-{count}.out"
+    return callgrind.count(__file__, [variant, str(directory), str(count)], out)
 
 
 def main() -> int:
     """Record the cassettes, count every variant, print instructions per cassette."""
-    if shutil.which("valgrind") is None:
-        print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
-        return 2
     sys.path.insert(0, str(REPO))
+    from benchmarks import callgrind
+
+    if not callgrind.available():
+        print(callgrind.MISSING, file=sys.stderr)
+        return 2
     from tests.support.nx_server import NxServer
 
     from benchmarks.common import Settings

@@ -4,7 +4,7 @@
 parses the file with a reduced schema (``summary_schema``: attributes as a map, values left
 serialized), decodes only the root span's request keys, and counts the call spans by the same
 test the model uses, so it shows exactly what ``views.summary(load_cassette(path))`` shows, for
-about half the instructions of parsing the full message.
+under a third of a full load's instructions (``benchmarks/list_instructions.py``).
 
 What the summary does not read it does not check either: a protobuf cassette damaged only inside
 what a summary leaves unparsed (an event, a call's payload) lists, and fails when it is shown or

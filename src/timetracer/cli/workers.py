@@ -46,8 +46,9 @@ def _fork_context() -> Any:
 
 
 def auto_jobs(count: int) -> int:
-    """Worker processes worth starting for ``count`` items: 1 (none) below two thousand, on
-    one CPU, or where workers cannot be forked."""
+    """Worker processes worth starting for ``count`` items: one per ``ITEMS_PER_AUTO_JOB``,
+    at most one per CPU; 1 (no workers) below twice that, on one CPU, or where workers cannot
+    be forked."""
     if _fork_context() is None:
         return 1
     return max(1, min(available_cpus(), count // ITEMS_PER_AUTO_JOB, MAX_AUTO_JOBS))
