@@ -29,3 +29,17 @@ def test_version_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert caught.value.code == 0
     assert capsys.readouterr().out.strip() == f"timetracer {__version__}"
+
+
+def test_ctrl_c_exits_130_with_one_line_instead_of_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from timetracer.cli import list_cmd
+
+    def interrupted(args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(list_cmd, "run", interrupted)
+
+    assert main(["list", "."]) == 130
+    assert capsys.readouterr().err == "timetracer: interrupted\n"

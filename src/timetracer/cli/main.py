@@ -27,6 +27,7 @@ from timetracer.version import __version__
 EXIT_OK = 0
 EXIT_DIFFERENCES = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # output piped into head and closed
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C: what ran has been cleaned up on the way out
+        print("timetracer: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
