@@ -100,3 +100,16 @@ def test_dashboard_detail_budget_is_the_snapshots() -> None:
     from timetracer.dashboard import snapshot
 
     assert dashboard_cmd.DEFAULT_DETAIL_BUDGET == snapshot.DEFAULT_DETAIL_BUDGET
+
+
+def test_listing_a_small_directory_starts_no_worker_machinery(tmp_path: Path) -> None:
+    code = (
+        "import timetracer.cli.main as m, contextlib, io\n"
+        "with contextlib.redirect_stderr(io.StringIO()):\n"
+        f"    m.main(['list', {str(tmp_path)!r}])"
+    )
+
+    modules = modules_after(code)
+
+    assert "timetracer.cli.workers" in modules  # the listing ran
+    assert not [m for m in modules if m.startswith(("multiprocessing", "concurrent"))]

@@ -91,7 +91,7 @@ def test_auto_jobs_is_one_per_two_thousand_items_at_most_one_per_cpu(
 
 
 def test_auto_jobs_is_one_where_workers_cannot_be_forked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workers, "_fork_context", lambda: None)
+    monkeypatch.setattr(workers, "_forks", lambda: False)
     monkeypatch.setattr(workers, "available_cpus", lambda: 8)
 
     assert auto_jobs(100_000) == 1

@@ -35,21 +35,26 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _fork_context() -> Any:
+def _forks() -> bool:
     """Forked workers start in milliseconds with everything imported; elsewhere (spawn) each
     imports timetracer and protobuf first, which costs more than a listing saves."""
-    if sys.platform.startswith("linux"):
-        import multiprocessing
+    return sys.platform.startswith("linux")
 
-        return multiprocessing.get_context("fork")
-    return None
+
+def _fork_context() -> Any:
+    """The ``fork`` start method where workers are forked, else the platform's default."""
+    if not _forks():
+        return None
+    import multiprocessing  # here: deciding how many workers must not load it
+
+    return multiprocessing.get_context("fork")
 
 
 def auto_jobs(count: int) -> int:
     """Worker processes worth starting for ``count`` items: one per ``ITEMS_PER_AUTO_JOB``,
     at most one per CPU; 1 (no workers) below twice that, on one CPU, or where workers cannot
     be forked."""
-    if _fork_context() is None:
+    if not _forks():
         return 1
     return max(1, min(available_cpus(), count // ITEMS_PER_AUTO_JOB, MAX_AUTO_JOBS))
 
