@@ -30,6 +30,8 @@ _FOLD_TABLE = bytes.maketrans(
 )
 _FOLD_DELETE = b"_-+ "
 _FOLDED_CARD = b"0" * 13
+# Folding leaves "%" and "\\u" as they are: the start of a percent or a JSON unicode escape.
+_ESCAPES = (b"%", b"\\u")
 # A card-number candidate: a whole run of 13-19 digits (single spaces or dashes between digit
 # groups), never a piece of a longer run. The first digit is 2-6, the ranges card networks issue
 # (Mastercard 2-series, Amex/Diners/JCB, Visa, Mastercard, Discover/UnionPay/Maestro): epoch
@@ -115,14 +117,17 @@ class Redactor:
         self._fields = config.redact_fields
         self._cards = config.redact_cards
         # Byte scans run over folded data (see _fold), so ``api_key`` is found by ``apikey``.
-        # One alternation finds any of them in a single C call: the same answer as an
-        # ``in`` test per needle, without a Python loop per document.
+        # One alternation finds any of them, and the escapes that could spell one, in a single
+        # C pass: the same answer as an ``in`` test per needle, without a Python loop.
         needles = tuple(_fold(f.encode()) for f in self._fields)
-        self._find_field = (
-            re.compile(b"|".join(map(re.escape, needles))).search if needles else None
+        self._scan = (
+            re.compile(b"|".join(map(re.escape, (*_ESCAPES, *needles)))).search
+            if needles or self._cards
+            else None
         )
         # Field names repeat from document to document; their verdicts are kept (bounded).
         self._field_verdicts: dict[str, bool] = {}
+        self._header_names: dict[bytes, tuple[str, bool]] = {}
 
     def is_secret_field(self, name: str) -> bool:
         """Whether a field with this name is stored redacted."""
@@ -140,25 +145,40 @@ class Redactor:
         """Cheap pre-check: could ``data`` hold a field or a card number that must be redacted?
 
         Escapes (``%77`` in a query, ``\\u0070`` in JSON) can spell a field name or a digit the
-        byte scan cannot see, so data containing them always takes the careful path.
+        byte scan cannot see, so data containing them always takes the careful path. They are
+        looked for in the folded data, in the same pass as the field names, so ``\\U`` and a
+        backslash and ``u`` with a separator between them count as escapes too.
         """
-        if not data or (self._find_field is None and not self._cards):
+        if not data or self._scan is None:
             return False
-        if b"%" in data or b"\\u" in data:
-            return True
         folded = _fold(data)
-        if self._find_field is not None and self._find_field(folded) is not None:
+        if self._scan(folded) is not None:
             return True
         return self._cards and _FOLDED_CARD in folded and _CARD_BYTES.search(data) is not None
 
     def headers(self, pairs: Iterable[tuple[bytes, bytes]]) -> tuple[str, ...]:
         """ASGI header pairs as a flat ``name, value, ...`` tuple with secret values replaced."""
         flat: list[str] = []
+        append = flat.append
+        known = self._header_names
         for raw_name, raw_value in pairs:
-            name = raw_name.decode("latin-1").lower()
-            flat.append(name)
-            flat.append(REDACTED if name in self._headers else raw_value.decode("latin-1"))
+            # Header names repeat from request to request: decoded, lower-cased and judged once.
+            name_and_secret = known.get(raw_name) if type(raw_name) is bytes else None
+            if name_and_secret is None:
+                name_and_secret = self._header_name(raw_name)
+            name, secret = name_and_secret
+            append(name)
+            append(REDACTED if secret else raw_value.decode("latin-1"))
         return tuple(flat)
+
+    def _header_name(self, raw_name: bytes) -> tuple[str, bool]:
+        name = raw_name.decode("latin-1").lower()
+        name_and_secret = (name, name in self._headers)
+        if type(raw_name) is bytes and len(raw_name) <= _CACHED_NAME_LENGTH:
+            if len(self._header_names) >= _CACHED_NAMES:
+                self._header_names.clear()
+            self._header_names[raw_name] = name_and_secret
+        return name_and_secret
 
     def query(self, query: str) -> str:
         """A query string with secret parameters' values replaced; the rest kept as sent.

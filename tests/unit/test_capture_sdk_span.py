@@ -15,7 +15,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind
 
 from timetracer import attributes as attr
 from timetracer.capture import sdk_span
-from timetracer.capture.sdk_span import set_attributes
+from timetracer.capture.sdk_span import set_attributes, set_clean_attributes
 
 HTTP_REQUEST = {
     attr.HTTP_METHOD: "POST",
@@ -191,3 +191,83 @@ def test_the_fast_path_is_taken_for_what_timetracer_writes() -> None:
 
     for attributes in (HTTP_REQUEST, HTTP_RESPONSE):
         assert sdk_span._writable_attributes(ours, attributes) is not None
+
+
+_CLEAN_VALUES = st.one_of(
+    st.text(max_size=6),
+    st.binary(max_size=6),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.lists(st.text(max_size=4), max_size=3).map(tuple),
+)
+_CLEAN_ATTRIBUTES = st.dictionaries(_KEYS.filter(bool), _CLEAN_VALUES, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    initial=st.dictionaries(_KEYS.filter(bool), st.text(max_size=3), max_size=3),
+    calls=st.lists(_CLEAN_ATTRIBUTES, min_size=1, max_size=4),
+    max_attributes=st.sampled_from([0, 1, 2, 4, 128]),
+    max_length=st.sampled_from([None, 3]),
+)
+def test_clean_attributes_end_up_as_set_attributes_leaves_them(
+    initial: dict[str, str],
+    calls: list[dict[str, Any]],
+    max_attributes: int,
+    max_length: int | None,
+) -> None:
+    limits = SpanLimits(max_span_attributes=max_attributes, max_span_attribute_length=max_length)
+    sdk, ours = span_pair(limits, **initial)
+
+    for attributes in calls:
+        sdk.set_attributes(attributes)
+        set_clean_attributes(ours, attributes)
+
+    assert stored(ours) == stored(sdk)
+
+
+def test_clean_attributes_skip_the_type_scan_and_the_cleaning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, ours = span_pair()
+
+    def refused(*args: Any) -> Any:
+        raise AssertionError("scanned or cleaned")
+
+    monkeypatch.setattr(sdk_span, "_writable_attributes", refused)
+    monkeypatch.setattr(otel_attributes, "_clean_attribute_value", refused)
+    set_clean_attributes(ours, HTTP_RESPONSE)
+
+    assert dict(ours.attributes) == HTTP_RESPONSE
+
+
+def test_clean_attributes_on_other_or_ended_spans_go_through_set_attributes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    span = Mock()
+    set_clean_attributes(span, HTTP_RESPONSE)
+    span.set_attributes.assert_called_once_with(HTTP_RESPONSE)
+
+    _, ours = span_pair()
+    ours.end()
+    with caplog.at_level(logging.WARNING):
+        set_clean_attributes(ours, HTTP_RESPONSE)
+
+    assert dict(ours.attributes) == {}
+    assert "Setting attribute on ended span." in caplog.messages
+
+
+def test_a_span_class_verdict_is_remembered_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sdk_span, "_SDK_SPAN_CLASSES", {})
+    monkeypatch.setattr(sdk_span, "_MAX_SPAN_CLASSES", 2)
+    _, ours = span_pair()
+    others = [type(f"Span{n}", (Mock,), {})() for n in range(4)]
+
+    for span in [ours, *others, ours]:
+        set_clean_attributes(span, {"a": "b"})
+
+    assert len(sdk_span._SDK_SPAN_CLASSES) == 2
+    assert sdk_span._SDK_SPAN_CLASSES[type(ours)] is True
+    for other in others:
+        other.set_attributes.assert_called_once_with({"a": "b"})

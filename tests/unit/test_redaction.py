@@ -53,6 +53,25 @@ def test_configured_headers_are_redacted_whatever_their_case() -> None:
     assert redactor.headers([(b"x-SESSION", b"abc")]) == ("x-session", REDACTED)
 
 
+def test_header_names_are_remembered_within_bounds_and_answer_the_same() -> None:
+    redactor = Redactor(TraceConfig())
+    names = [f"X-Custom-{n}".encode() for n in range(3 * redaction._CACHED_NAMES)]
+    pairs = [(name, b"v") for name in [*names, b"Cookie", b"X-" + b"a" * 500]]
+    expected = tuple(
+        item
+        for name, _ in pairs
+        for item in (
+            name.decode().lower(),
+            REDACTED if name == b"Cookie" else "v",
+        )
+    )
+
+    assert redactor.headers(pairs) == expected
+    assert redactor.headers(pairs) == expected
+    assert redactor.headers([(bytearray(b"Cookie"), bytearray(b"c"))]) == ("cookie", REDACTED)
+    assert len(redactor._header_names) <= redaction._CACHED_NAMES
+
+
 def test_query_parameters_with_secret_names_are_redacted(redactor: Redactor) -> None:
     query = "user=ann&password=hunter2&api_key=k1&accessToken=t1&page=2"
 
@@ -238,6 +257,21 @@ def test_might_contain_secret_ignores_case_and_separators(redactor: Redactor) ->
     assert not redactor.might_contain_secret(b"")
 
 
+@pytest.mark.parametrize(
+    "data", [b"a=%70assword", b'{"\\u0070assword": 1}', b'{"\\U0070": 1}', b'{"\\_u0070": 1}']
+)
+def test_might_contain_secret_sends_escapes_down_the_careful_path(
+    redactor: Redactor, data: bytes
+) -> None:
+    assert redactor.might_contain_secret(data)
+
+
+def test_might_contain_secret_checks_escapes_only_when_something_is_redacted() -> None:
+    redactor = Redactor(TraceConfig(redact_fields=(), redact_cards=False))
+
+    assert not redactor.might_contain_secret(b"a=%70assword")
+
+
 # The pre-checks and the document walk have fast paths (one regular expression for the field
 # names, remembered field-name verdicts, exact-type dispatch); these plain definitions are what
 # they must agree with, on any input.
@@ -261,9 +295,10 @@ def plain_might_contain_secret(config: TraceConfig, data: bytes) -> bool:
     needles = tuple(redaction._fold(f.encode()) for f in config.redact_fields)
     if not data or not (needles or config.redact_cards):
         return False
-    if b"%" in data or b"\\u" in data:
-        return True
     folded = redaction._fold(data)
+    # Escapes are looked for after folding: "\\U" and "\\_u" count as "\\u".
+    if b"%" in folded or b"\\u" in folded:
+        return True
     if any(needle in folded for needle in needles):
         return True
     return (

@@ -11,9 +11,7 @@ writes only traces that carry payloads.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 _unrecorded: ContextVar[bool] = ContextVar("timetracer_unrecorded_request", default=False)
 
@@ -23,14 +21,25 @@ def in_unrecorded_request() -> bool:
     return _unrecorded.get()
 
 
-@contextmanager
-def unrecorded_request(unrecorded: bool = True) -> Iterator[None]:
+# Lower case: it was, and reads as, a function (``with unrecorded_request():``).
+class unrecorded_request:
     """Mark everything run inside the block as part of an unrecorded request (or, with
     ``unrecorded=False``, as part of a recorded one: a request can start inside a context
     inherited from an earlier request on the same connection, so every request sets its own).
+
+    A class rather than a generator-based context manager: it runs for every request.
     """
-    token = _unrecorded.set(unrecorded)
-    try:
-        yield
-    finally:
-        _unrecorded.reset(token)
+
+    __slots__ = ("_token", "_unrecorded")
+
+    def __init__(self, unrecorded: bool = True) -> None:
+        self._unrecorded = unrecorded
+        self._token: Token[bool] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _unrecorded.set(self._unrecorded)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _unrecorded.reset(self._token)
+            self._token = None

@@ -22,7 +22,7 @@ from opentelemetry.trace import Span, SpanKind
 from timetracer import attributes as attr
 from timetracer.capture.body import BodyBuffer
 from timetracer.capture.route import route_template
-from timetracer.capture.sdk_span import set_attributes
+from timetracer.capture.sdk_span import set_attributes, set_clean_attributes
 from timetracer.config import TraceConfig, exclusion_pattern
 from timetracer.failures import FailureLog, cause_of
 from timetracer.redaction import Redactor
@@ -179,7 +179,7 @@ class ExchangeRecorder:
     def _record_request_body(self, body: BodyBuffer) -> None:
         self._request_done = True
         stored = self._capture.redactor.body(body.value(), _content_type(self.scope.get("headers")))
-        set_attributes(
+        set_clean_attributes(  # bytes, int and bool by construction
             self.span,  # type: ignore[arg-type]
             {
                 attr.HTTP_REQUEST_BODY: stored,
@@ -209,7 +209,7 @@ class ExchangeRecorder:
             self._record_request_body(request)
         redactor = self._capture.redactor
         stored = redactor.body(body.value(), _content_type(self._response_headers))
-        set_attributes(
+        set_clean_attributes(  # str, int, bool, bytes and a tuple of str by construction
             span,  # type: ignore[arg-type]
             {
                 attr.HTTP_ROUTE: route_template(self.scope, getattr(span, "attributes", None)),

@@ -17,9 +17,8 @@ own scope and keeps its parent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import MutableMapping
+from contextvars import ContextVar, Token
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -35,18 +34,30 @@ def inherited_from_another_request(scope: MutableMapping[str, Any]) -> bool:
     return serving is not None and serving is not scope
 
 
-@contextmanager
-def own_request_context(scope: MutableMapping[str, Any]) -> Iterator[None]:
-    """Run the block as request ``scope``, without any other request's tracing context."""
-    otel_token = (
-        otel_context.attach(otel_context.Context())
-        if inherited_from_another_request(scope)
-        else None
-    )
-    token = _serving.set(scope)
-    try:
-        yield
-    finally:
-        _serving.reset(token)
+# Lower case: it was, and reads as, a function (``with own_request_context(scope):``).
+class own_request_context:
+    """Run the block as request ``scope``, without any other request's tracing context.
+
+    A class rather than a generator-based context manager: it runs for every request.
+    """
+
+    __slots__ = ("_otel_token", "_scope", "_token")
+
+    def __init__(self, scope: MutableMapping[str, Any]) -> None:
+        self._scope = scope
+        self._otel_token: Token[otel_context.Context] | None = None
+        self._token: Token[MutableMapping[str, Any] | None] | None = None
+
+    def __enter__(self) -> None:
+        scope = self._scope
+        if inherited_from_another_request(scope):
+            self._otel_token = otel_context.attach(otel_context.Context())
+        self._token = _serving.set(scope)
+
+    def __exit__(self, *exc_info: object) -> None:
+        token, otel_token = self._token, self._otel_token
+        self._token = self._otel_token = None
+        if token is not None:
+            _serving.reset(token)
         if otel_token is not None:
             otel_context.detach(otel_token)

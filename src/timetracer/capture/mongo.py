@@ -24,7 +24,7 @@ from pymongo import monitoring
 
 from timetracer import attributes as attr
 from timetracer.capture.exclusion import in_unrecorded_request
-from timetracer.capture.sdk_span import set_attributes
+from timetracer.capture.sdk_span import set_clean_attributes
 from timetracer.config import TraceConfig
 from timetracer.failures import FailureLog, cause_of
 from timetracer.redaction import Redactor
@@ -64,6 +64,7 @@ class MongoCapture:
 
     def __init__(self, config: TraceConfig) -> None:
         self.config = config
+        self._records_every_trace = config.sample_rate >= 1
         self.redactor = Redactor(config)
         self.failures = FailureLog(logger)
         self.enabled = True
@@ -88,11 +89,14 @@ class MongoCapture:
         # A command outside any request (start-up, scripts without a root span) has no parent
         # and would make a one-call cassette; those are left uncaptured, and so are the calls
         # of a request on an excluded path, which would otherwise make a cassette of their own.
-        if not self.enabled or not span.is_recording() or getattr(span, "parent", None) is None:
+        if (
+            not self.enabled
+            or not span.is_recording()
+            or getattr(span, "parent", None) is None
+            or in_unrecorded_request()
+        ):
             return False
-        if in_unrecorded_request():
-            return False
-        return self.config.samples(span.get_span_context().trace_id)
+        return self._records_every_trace or self.config.samples(span.get_span_context().trace_id)
 
     def request_hook(self, span: Span, event: Any) -> None:
         """Records the command document of a ``CommandStartedEvent``."""
@@ -109,7 +113,7 @@ class MongoCapture:
             server = self._servers.get(event.connection_id)
             if server is not None:
                 attributes[attr.MONGO_SERVER] = server
-            set_attributes(span, attributes)
+            set_clean_attributes(span, attributes)
         except Exception as exc:  # recording must never break the app's query
             self.failures.report(cause_of("mongo-command", exc), "could not record a command", exc)
 
@@ -120,7 +124,7 @@ class MongoCapture:
         try:
             attributes: dict[str, Any] = {}
             self._put_document(attributes, attr.MONGO_REPLY, attr.MONGO_REPLY_SIZE, event.reply)
-            set_attributes(span, attributes)
+            set_clean_attributes(span, attributes)
         except Exception as exc:  # recording must never break the app's query
             self.failures.report(cause_of("mongo-reply", exc), "could not record a reply", exc)
 
@@ -131,7 +135,7 @@ class MongoCapture:
         try:
             attributes: dict[str, Any] = {}
             self._put_document(attributes, attr.MONGO_FAILURE, attr.MONGO_REPLY_SIZE, event.failure)
-            set_attributes(span, attributes)
+            set_clean_attributes(span, attributes)
         except Exception as exc:  # recording must never break the app's query
             self.failures.report(cause_of("mongo-failure", exc), "could not record a failure", exc)
 

@@ -7,7 +7,8 @@ bytes, int, float, bool, tuples of str), so on an SDK span with no length limit 
 go straight into the span's ``BoundedAttributes``, under the same two locks and with the same
 outcome: the same keys in the same order, the attribute-count limit applied the same way.
 Every other case (another span class, a value-length limit, a value of another type, a span
-that has ended) goes through ``set_attributes`` itself.
+that has ended) goes through ``set_attributes`` itself. Callers whose values are clean by
+construction (the MongoDB hooks, the response recorder) skip even the type scan.
 
 This module knows the SDK's ``Span`` and ``BoundedAttributes`` internals (``_lock``,
 ``_end_time``, ``_attributes``, ``_dict``, ``_setitem_locked``), checked against
@@ -29,24 +30,50 @@ from opentelemetry.trace import Span
 _CLEAN_TYPES = frozenset({str, bytes, int, float, bool, tuple})
 _STR_ONLY = frozenset({str})
 _SDK_SET_ATTRIBUTES = SdkSpan.set_attributes
+# Whether a span class sets attributes as the SDK's Span does, by class: spans come from a
+# handful of classes, and the answer cannot change while the class exists.
+_SDK_SPAN_CLASSES: dict[type, bool] = {}
+_MAX_SPAN_CLASSES = 64
 
 
 def set_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
     """``span.set_attributes(attributes)``; the span ends up exactly as that call leaves it."""
     bounded = _writable_attributes(span, attributes)
-    if bounded is not None:
-        with span._lock:  # type: ignore[attr-defined]
-            if span._end_time is None:  # type: ignore[attr-defined]
-                with bounded._lock:
-                    _set_items_locked(bounded, attributes)
-                return
-    # Not an SDK span as this module knows it, or a value cleaning may change, or an ended
-    # span (set_attributes logs the SDK's warning and drops the values).
-    span.set_attributes(attributes)
+    if bounded is None or not _set_if_open(span, bounded, attributes):
+        # Not an SDK span as this module knows it, or a value cleaning may change, or an ended
+        # span (set_attributes logs the SDK's warning and drops the values).
+        span.set_attributes(attributes)
 
 
-def _writable_attributes(span: Span, attributes: Mapping[str, Any]) -> BoundedAttributes | None:
-    if getattr(type(span), "set_attributes", None) is not _SDK_SET_ATTRIBUTES:
+def set_clean_attributes(span: Span, attributes: Mapping[str, Any]) -> None:
+    """:func:`set_attributes` for attributes clean by construction, which are not scanned.
+
+    The caller guarantees non-empty ``str`` keys and values of the types cleaning returns
+    unchanged: ``str``, ``bytes``, ``int``, ``float``, ``bool``, tuples of ``str``.
+    """
+    bounded = _sdk_attributes(span)
+    if bounded is None or not _set_if_open(span, bounded, attributes):
+        span.set_attributes(attributes)
+
+
+def _set_if_open(span: Span, bounded: BoundedAttributes, attributes: Mapping[str, Any]) -> bool:
+    with span._lock:  # type: ignore[attr-defined]
+        if span._end_time is not None:  # type: ignore[attr-defined]
+            return False
+        with bounded._lock:
+            _set_items_locked(bounded, attributes)
+    return True
+
+
+def _sdk_attributes(span: Span) -> BoundedAttributes | None:
+    """The span's ``BoundedAttributes`` when values can go in without cleaning, else None."""
+    kind = type(span)
+    is_sdk = _SDK_SPAN_CLASSES.get(kind)
+    if is_sdk is None:
+        is_sdk = getattr(kind, "set_attributes", None) is _SDK_SET_ATTRIBUTES
+        if len(_SDK_SPAN_CLASSES) < _MAX_SPAN_CLASSES:
+            _SDK_SPAN_CLASSES[kind] = is_sdk
+    if not is_sdk:
         return None
     bounded = getattr(span, "_attributes", None)
     if (
@@ -55,6 +82,13 @@ def _writable_attributes(span: Span, attributes: Mapping[str, Any]) -> BoundedAt
         or bounded.maxlen == 0
         or type(getattr(bounded, "_dict", None)) is not dict
     ):
+        return None
+    return bounded
+
+
+def _writable_attributes(span: Span, attributes: Mapping[str, Any]) -> BoundedAttributes | None:
+    bounded = _sdk_attributes(span)
+    if bounded is None:
         return None
     # Type checks by C iteration (map(type, ...)): a loop in Python would cost what it saves.
     if "" in attributes or not _STR_ONLY.issuperset(map(type, attributes)):
