@@ -25,10 +25,31 @@ def available() -> bool:
 
 def count(script: str, args: list[str], out_file: Path) -> int:
     """User-space instructions of ``python script *args``, run from the repository root."""
+    return _run(script, args, out_file, [])
+
+
+def count_by_thread(script: str, args: list[str], out_file: Path) -> list[int]:
+    """User-space instructions of ``python script *args`` per thread, the main thread first."""
+    _run(script, args, out_file, ["--separate-threads=yes"])
+    counts = []
+    # One file per thread, numbered in the order the threads started: ``<out_file>-01``, ...
+    for part in sorted(out_file.parent.glob(f"{out_file.name}-*")):
+        found = re.search(r"^totals: (\d+)", part.read_text(errors="replace"), re.MULTILINE)
+        if found is None:
+            raise RuntimeError(f"no instruction total in {part}")
+        counts.append(int(found.group(1)))
+    if not counts:
+        raise RuntimeError(f"valgrind wrote no per-thread counts next to {out_file}")
+    return counts
+
+
+def _run(script: str, args: list[str], out_file: Path, options: list[str]) -> int:
+    """Run under callgrind with ``options``; return the instructions of all threads."""
     command = [
         "valgrind",
         "--tool=callgrind",
         f"--callgrind-out-file={out_file}",
+        *options,
         sys.executable,
         script,
         *args,

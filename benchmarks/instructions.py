@@ -5,6 +5,9 @@ benchmark 1; instruction counts do not (callgrind counts the same for the same b
 inputs, whatever else runs). Each variant runs twice in a fresh process under
 ``valgrind --tool=callgrind``, once with ``FEW`` requests and once with ``MANY``; the difference
 divided by ``MANY - FEW`` is the cost of one request, start-up and warm-up cancelled out.
+Threads are counted apart (``--separate-threads=yes``): the main thread serves the requests;
+the others are the span processor's worker, which runs the exporter, and whatever else starts.
+The serving thread's count is what a request pays on its own path; the others run beside it.
 
 Variants: the three of benchmark 1 without their exporters' disk work, plus record in full:
 
@@ -14,7 +17,7 @@ Variants: the three of benchmark 1 without their exporters' disk work, plus reco
 - ``record-zstd``: the same with ``CassetteSpanExporter`` (its thread's user-space work
   counts too; the kernel's file creation does not, as valgrind sees only user space).
 
-Not part of ``run.py`` (about 5 minutes, and it needs valgrind)::
+Not part of ``run.py`` (about 8 minutes, and it needs valgrind)::
 
     .venv/bin/python benchmarks/instructions.py
 """
@@ -28,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-FEW, MANY = 50, 250
+FEW, MANY = 50, 450
 VARIANTS = ("uninstrumented", "default-tracing", "record-path", "record-zstd")
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,11 +48,15 @@ def _drive(variant: str, uri: str, requests: int, workdir: Path) -> None:
     finish()
 
 
-def _count(variant: str, uri: str, requests: int, workdir: Path) -> int:
+def _count(variant: str, uri: str, requests: int, workdir: Path) -> tuple[int, int]:
+    """Instructions of one run: (the thread serving requests, every other thread)."""
     from benchmarks import callgrind
 
     out = workdir / f"callgrind-{variant}-{requests}.out"
-    return callgrind.count(__file__, [variant, uri, str(requests), str(workdir)], out)
+    main_thread, *others = callgrind.count_by_thread(
+        __file__, [variant, uri, str(requests), str(workdir)], out
+    )
+    return main_thread, sum(others)
 
 
 def main() -> int:
@@ -63,23 +70,43 @@ def main() -> int:
     from tests.support.nx_server import NxServer
 
     workdir = Path(tempfile.mkdtemp(prefix="timetracer-instructions-"))
-    per_request: dict[str, float] = {}
+    serving: dict[str, float] = {}
+    other: dict[str, float] = {}
     try:
         with NxServer(workdir / "nx-27017") as server:
             for variant in VARIANTS:
                 few = _count(variant, server.uri, FEW, workdir)
                 many = _count(variant, server.uri, MANY, workdir)
-                per_request[variant] = (many - few) / (MANY - FEW)
+                serving[variant] = (many[0] - few[0]) / (MANY - FEW)
+                other[variant] = (many[1] - few[1]) / (MANY - FEW)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    base = per_request["uninstrumented"]
-    default_added = per_request["default-tracing"] - base
-    print(f"{'variant':18} {'instructions/request':>21} {'added':>11} {'vs default tracing':>19}")
-    for variant, count in per_request.items():
-        added = count - base
-        ratio = added / default_added if default_added else float("nan")
-        print(f"{variant:18} {count / 1e6:19.2f} M {added / 1e6:+9.2f} M {ratio:18.2f}x")
+    print(_table(serving, other))
     return 0
+
+
+def _table(serving: dict[str, float], other: dict[str, float]) -> str:
+    """Per variant: the serving thread, the other threads and all of them, each with what it
+    adds to the uninstrumented run and that as a ratio of what default tracing adds."""
+
+    def columns(counts: dict[str, float], variant: str) -> str:
+        added = counts[variant] - counts["uninstrumented"]
+        default_added = counts["default-tracing"] - counts["uninstrumented"]
+        ratio = added / default_added if default_added else float("nan")
+        return f"{counts[variant] / 1e6:8.2f} M {added / 1e6:+7.2f} M {ratio:6.2f}x"
+
+    total = {variant: serving[variant] + other[variant] for variant in serving}
+    lines = [
+        "instructions per request, with what each variant adds to the uninstrumented run and "
+        "that as a ratio of what default tracing adds",
+        f"{'variant':16} | {'serving thread':>26} | {'other threads':>10} | {'all threads':>26}",
+    ]
+    for variant in serving:
+        lines.append(
+            f"{variant:16} | {columns(serving, variant)} | {other[variant] / 1e6 + 0.0:11.2f} M | "
+            f"{columns(total, variant)}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

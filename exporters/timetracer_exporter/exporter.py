@@ -53,9 +53,17 @@ class ExporterStats:
     """Cassettes that could not be written."""
 
 
+# Payload keys every recorded call or exchange carries: finding one is a set test in C, where
+# the prefix test below runs in Python for every key of every span.
+_PAYLOAD_MARKERS = frozenset({attr.MONGO_COMMAND_NAME, attr.HTTP_METHOD})
+
+
 def _has_payload(spans: Sequence[ReadableSpan]) -> bool:
+    every_span_attributes = [span_attributes(span) or {} for span in spans]
+    if any(not _PAYLOAD_MARKERS.isdisjoint(attributes) for attributes in every_span_attributes):
+        return True
     return any(
-        key.startswith(attr.PREFIX) for span in spans for key in (span_attributes(span) or {})
+        key.startswith(attr.PREFIX) for attributes in every_span_attributes for key in attributes
     )
 
 
@@ -202,7 +210,9 @@ class CassetteSpanExporter(SpanExporter):
 
     def _write(self, trace_id: int, root: ReadableSpan, spans: list[ReadableSpan]) -> Path:
         self._sweep_once()
-        name = root_cassette_name(root.attributes or {}, root.name, trace_id, root.start_time or 0)
+        name = root_cassette_name(
+            span_attributes(root) or {}, root.name, trace_id, root.start_time or 0
+        )
         payload = compress(serialize_spans(spans, self._encoder), self.compression)
         return write_atomic(self.cassette_dir, name, payload)
 

@@ -153,6 +153,17 @@ def test_traces_without_timetracer_payload_are_skipped(make: Make, cassette_dir:
     assert exporter.stats.written == 0
 
 
+def test_a_trace_with_any_payload_attribute_is_written(make: Make, cassette_dir: Path) -> None:
+    # Not only the usual request and call payloads: any attribute under the prefix counts.
+    exporter, tracer = make()
+
+    with tracer.start_as_current_span("job", kind=SpanKind.SERVER):
+        tracer.start_span("step", attributes={"timetracer.payload.custom": "x"}).end()
+
+    assert exporter.stats.written == 1
+    assert len(cassettes(cassette_dir)) == 1
+
+
 def test_errors_only_keeps_only_5xx_or_failed_requests(make: Make, cassette_dir: Path) -> None:
     exporter, tracer = make(errors_only=True)
 

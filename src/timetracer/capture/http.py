@@ -101,19 +101,20 @@ class ExchangeRecorder:
             redactor = self._capture.redactor
             query = scope.get("query_string", b"").decode("latin-1")
             redacted_query = redactor.query(query)
-            set_attributes(
-                span,
-                {
-                    attr.HTTP_METHOD: scope.get("method", "GET"),
-                    attr.HTTP_PATH: scope.get("path", "/"),
-                    attr.HTTP_QUERY: redacted_query,
-                    attr.HTTP_REQUEST_HEADERS: redactor.headers(scope.get("headers", ())),
-                    # The middleware's own http.url / url.query repeat the query as sent.
-                    **redactor.url_attributes(
+            attributes = {
+                attr.HTTP_METHOD: scope.get("method", "GET"),
+                attr.HTTP_PATH: scope.get("path", "/"),
+                attr.HTTP_QUERY: redacted_query,
+                attr.HTTP_REQUEST_HEADERS: redactor.headers(scope.get("headers", ())),
+            }
+            if redacted_query != query:
+                # The middleware's own http.url / url.query repeat the query as sent.
+                attributes.update(
+                    redactor.url_attributes(
                         getattr(span, "attributes", None) or {}, query, redacted_query
-                    ),
-                },
-            )
+                    )
+                )
+            set_attributes(span, attributes)
         except Exception as exc:  # recording must never break the request
             self._capture.failures.report(
                 cause_of("http-request", exc), "timetracer could not record a request", exc
