@@ -349,7 +349,12 @@ _PIECES = st.sampled_from(
      b"4111111111111111", b"1711111111111", b"5-", b"+4111", b"0000000000000", b"12345",
      b'{"', b'":', b"\x00", b" ", b"_", b"-", b"+", b"name", b"ann"]
 )  # fmt: skip
-_DATA = st.one_of(st.binary(max_size=64), st.lists(_PIECES, max_size=12).map(b"".join))
+_SHORT_DATA = st.one_of(st.binary(max_size=64), st.lists(_PIECES, max_size=12).map(b"".join))
+# Padded past the length where the pre-check switches from one scan to a test per needle.
+_DATA = st.one_of(
+    _SHORT_DATA,
+    st.builds(lambda pad, data: b"." * pad + data, st.sampled_from([500, 520, 2000]), _SHORT_DATA),
+)
 _NAMES = st.one_of(
     st.text(max_size=12),
     st.lists(st.sampled_from(["pass", "Word", "_", "-", "TOKEN", "api", " key", "x+y", "Émail",
