@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -152,6 +153,21 @@ async def test_request_line_and_headers_are_recorded_with_secrets_redacted(
         "authorization", REDACTED,
         "accept", "*/*",
     )  # fmt: skip
+
+
+async def test_a_request_line_off_the_asgi_spec_is_cleaned_as_the_sdk_cleans_it(
+    tracer: Tracer, memory: InMemorySpanExporter
+) -> None:
+    # Method and path are the only request values not built by timetracer: a server sending
+    # other types gets what set_attributes makes of them (a tuple, a str), not the raw object.
+    scope = {**SCOPE, "method": ["POST"], "path": PurePosixPath("/login")}
+
+    await run_exchange(tracer, TraceConfig(mode="record"), scope=scope)
+    attributes = finished_attributes(memory)
+
+    assert attributes[attr.HTTP_METHOD] == ("POST",)
+    assert attributes[attr.HTTP_PATH] == "/login"
+    assert attributes[attr.HTTP_REQUEST_HEADERS][0] == "content-type"
 
 
 async def test_chunked_request_body_is_joined_redacted_and_sized(

@@ -101,9 +101,10 @@ class ExchangeRecorder:
             redactor = self._capture.redactor
             query = scope.get("query_string", b"").decode("latin-1")
             redacted_query = redactor.query(query)
+            method, path = scope.get("method", "GET"), scope.get("path", "/")
             attributes = {
-                attr.HTTP_METHOD: scope.get("method", "GET"),
-                attr.HTTP_PATH: scope.get("path", "/"),
+                attr.HTTP_METHOD: method,
+                attr.HTTP_PATH: path,
                 attr.HTTP_QUERY: redacted_query,
                 attr.HTTP_REQUEST_HEADERS: redactor.headers(scope.get("headers", ())),
             }
@@ -114,7 +115,10 @@ class ExchangeRecorder:
                         getattr(span, "attributes", None) or {}, query, redacted_query
                     )
                 )
-            set_attributes(span, attributes)
+            if type(method) is str and type(path) is str:
+                set_clean_attributes(span, attributes)  # the rest is text we built
+            else:  # a server that breaks the ASGI spec: let the SDK clean what it sent
+                set_attributes(span, attributes)
         except Exception as exc:  # recording must never break the request
             self._capture.failures.report(
                 cause_of("http-request", exc), "timetracer could not record a request", exc
