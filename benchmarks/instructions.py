@@ -17,9 +17,9 @@ Variants: the three of benchmark 1 without their exporters' disk work, plus reco
 - ``record-zstd``: the same with ``CassetteSpanExporter`` (its thread's user-space work
   counts too; the kernel's file creation does not, as valgrind sees only user space).
 
-Not part of ``run.py`` (about 8 minutes, and it needs valgrind)::
+Not part of ``run.py`` (about 5 minutes, 6 with ``--parts``; it needs valgrind)::
 
-    .venv/bin/python benchmarks/instructions.py
+    .venv/bin/python benchmarks/instructions.py [--parts]
 """
 
 from __future__ import annotations
@@ -29,11 +29,42 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 FEW, MANY = 50, 450
 VARIANTS = ("uninstrumented", "default-tracing", "record-path", "record-zstd")
+CONTRIB_LEAN = "contrib-lean"
+"""With ``--parts``: the contrib instrumentors as record mode runs them (no internal
+receive/send spans), without timetracer's capture hooks, over the exporter that does nothing.
+Default tracing minus this is what the internal spans cost; record-path minus this is what
+timetracer's capture costs."""
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _install_contrib_lean() -> Callable[[], None]:
+    from opentelemetry.instrumentation import asgi
+    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+    from opentelemetry.instrumentation.starlette import StarletteInstrumentor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from benchmarks import variants
+
+    build = asgi.OpenTelemetryMiddleware.__init__
+
+    def without_internal_spans(self: Any, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        # What record mode applies at call time: the contrib Starlette instrumentor has no
+        # exclude_spans option (see timetracer/capture/instrumentor.py).
+        self.exclude_receive_span = self.exclude_send_span = True
+
+    asgi.OpenTelemetryMiddleware.__init__ = without_internal_spans  # type: ignore[method-assign]
+    provider = variants._provider()
+    provider.add_span_processor(BatchSpanProcessor(variants.NoOpSpanExporter()))
+    StarletteInstrumentor().instrument()
+    PymongoInstrumentor().instrument()
+    return variants._finish(provider)
 
 
 def _drive(variant: str, uri: str, requests: int, workdir: Path) -> None:
@@ -42,7 +73,10 @@ def _drive(variant: str, uri: str, requests: int, workdir: Path) -> None:
 
     seed(uri, "instructions")
     cassettes = workdir / f"cassettes-{variant}-{requests}"
-    finish = variants.install(variant, cassettes)
+    if variant == CONTRIB_LEAN:
+        finish = _install_contrib_lean()
+    else:
+        finish = variants.install(variant, cassettes)
     app = build_app(uri, "instructions")
     asyncio.run(drive(app, requests, 0))
     finish()
@@ -59,8 +93,9 @@ def _count(variant: str, uri: str, requests: int, workdir: Path) -> tuple[int, i
     return main_thread, sum(others)
 
 
-def main() -> int:
-    """Count every variant and print instructions per request with ratios."""
+def main(parts: bool = False) -> int:
+    """Count every variant (and, with ``parts``, :data:`CONTRIB_LEAN`) and print instructions
+    per request with ratios."""
     sys.path.insert(0, str(REPO))
     from benchmarks import callgrind
 
@@ -74,7 +109,7 @@ def main() -> int:
     other: dict[str, float] = {}
     try:
         with NxServer(workdir / "nx-27017") as server:
-            for variant in VARIANTS:
+            for variant in (*VARIANTS, CONTRIB_LEAN) if parts else VARIANTS:
                 few = _count(variant, server.uri, FEW, workdir)
                 many = _count(variant, server.uri, MANY, workdir)
                 serving[variant] = (many[0] - few[0]) / (MANY - FEW)
@@ -114,4 +149,6 @@ if __name__ == "__main__":
         sys.path.insert(0, str(REPO))
         _drive(sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]))
         os._exit(0)  # skip interpreter teardown: it is not part of a request
-    sys.exit(main())
+    if sys.argv[1:] not in ([], ["--parts"]):
+        sys.exit("usage: benchmarks/instructions.py [--parts]")
+    sys.exit(main(parts=sys.argv[1:] == ["--parts"]))
