@@ -121,8 +121,9 @@ class Redactor:
         self._fields = config.redact_fields
         self._cards = config.redact_cards
         # Byte scans run over folded data (see _fold), so ``api_key`` is found by ``apikey``.
-        # One alternation finds any of them, and the escapes that could spell one, in a single
-        # C pass: the same answer as an ``in`` test per needle, without a Python loop.
+        # The needles are the field names and the escapes that could spell one. On short data
+        # one alternation finds any of them in a single C pass; on long data an ``in`` test
+        # per needle is cheaper (see _SCAN_ONE_PASS_BELOW). Both give the same answer.
         needles = tuple(_fold(f.encode()) for f in self._fields)
         self._needles = (*_ESCAPES, *needles) if needles or self._cards else ()
         self._scan = re.compile(b"|".join(map(re.escape, self._needles))).search

@@ -8,7 +8,7 @@ go straight into the span's ``BoundedAttributes``, under the same two locks and 
 outcome: the same keys in the same order, the attribute-count limit applied the same way.
 Every other case (another span class, a value-length limit, a value of another type, a span
 that has ended) goes through ``set_attributes`` itself. Callers whose values are clean by
-construction (the MongoDB hooks, the response recorder) skip even the type scan.
+construction (the MongoDB hooks, most of the HTTP recorder's writes) skip even the type scan.
 
 This module knows the SDK's ``Span`` and ``BoundedAttributes`` internals (``_lock``,
 ``_end_time``, ``_attributes``, ``_dict``, ``_setitem_locked``), checked against
