@@ -124,26 +124,31 @@ def test_values_the_sdk_would_change_are_cleaned_by_it() -> None:
     assert ours.attributes["list"] == ("a", "b")
 
 
+WRITERS = pytest.mark.parametrize("write", [set_attributes, set_clean_attributes])
+
+
+@WRITERS
 def test_an_ended_span_keeps_its_attributes_and_the_sdk_warns(
-    caplog: pytest.LogCaptureFixture,
+    write: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, ours = span_pair()
     ours.end()
 
     with caplog.at_level(logging.WARNING):
-        set_attributes(ours, HTTP_REQUEST)
+        write(ours, HTTP_REQUEST)
 
     assert dict(ours.attributes) == {}
     assert "Setting attribute on ended span." in caplog.messages
 
 
-def test_other_spans_get_their_own_set_attributes() -> None:
+@WRITERS
+def test_other_spans_get_their_own_set_attributes(write: Any) -> None:
     span = Mock()
 
-    set_attributes(span, HTTP_REQUEST)
+    write(span, HTTP_REQUEST)
 
     span.set_attributes.assert_called_once_with(HTTP_REQUEST)
-    set_attributes(NonRecordingSpan(SpanContext(1, 2, is_remote=False)), HTTP_REQUEST)
+    write(NonRecordingSpan(SpanContext(1, 2, is_remote=False)), HTTP_REQUEST)
 
 
 _KEYS = st.sampled_from(["a", "b", "c", attr.HTTP_STATUS, attr.HTTP_REQUEST_HEADERS, ""])
@@ -226,22 +231,6 @@ def test_clean_attributes_skip_the_type_scan_and_the_cleaning(
     set_clean_attributes(ours, HTTP_RESPONSE)
 
     assert dict(ours.attributes) == HTTP_RESPONSE
-
-
-def test_clean_attributes_on_other_or_ended_spans_go_through_set_attributes(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    span = Mock()
-    set_clean_attributes(span, HTTP_RESPONSE)
-    span.set_attributes.assert_called_once_with(HTTP_RESPONSE)
-
-    _, ours = span_pair()
-    ours.end()
-    with caplog.at_level(logging.WARNING):
-        set_clean_attributes(ours, HTTP_RESPONSE)
-
-    assert dict(ours.attributes) == {}
-    assert "Setting attribute on ended span." in caplog.messages
 
 
 def test_a_span_class_verdict_is_remembered_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
